@@ -1,0 +1,74 @@
+"""``create_app``: a fresh lesson app with its own tasks, hub, pace and counters."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from lesson_app.hub import EventHub
+from lesson_app.pace import Pace
+from lesson_app.repository import TaskRepository
+from lesson_app.tracking import StreamTracker
+
+HEARTBEAT_ENV = "LESSON_HEARTBEAT"
+DEFAULT_HEARTBEAT = 15.0
+DEFAULT_RETRY_MS = 2000
+LOCAL_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$"
+
+
+def heartbeat_from_env(default: float = DEFAULT_HEARTBEAT) -> float:
+    raw = os.environ.get(HEARTBEAT_ENV)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{HEARTBEAT_ENV} must be a number of seconds > 0, got {raw!r}") from None
+    return _validate_heartbeat(value)
+
+
+def _validate_heartbeat(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"heartbeat must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def create_app(
+    time_scale: float | None = None,
+    *,
+    heartbeat: float | None = None,
+    retry_ms: int = DEFAULT_RETRY_MS,
+    repo: TaskRepository | None = None,
+) -> FastAPI:
+    """Build the lesson's app.
+
+    ``time_scale`` multiplies every simulated delay (default: ``LESSON_TIME_SCALE``
+    or 1). ``heartbeat`` is the seconds between keep-alive comments on every
+    stream (default: ``LESSON_HEARTBEAT`` or 15).
+    """
+    from lesson_app import page_routes, stream_routes, task_routes
+
+    app = FastAPI(
+        title="Task API",
+        description="The streaming lesson's app: every stream of the lesson, served with Server-Sent Events.",
+    )
+    hub = repo.hub if repo is not None else EventHub()
+    app.state.pace = Pace(time_scale)
+    app.state.heartbeat = heartbeat_from_env() if heartbeat is None else _validate_heartbeat(heartbeat)
+    app.state.retry_ms = retry_ms
+    app.state.hub = hub
+    app.state.task_repo = repo if repo is not None else TaskRepository(hub)
+    app.state.tracker = StreamTracker()
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origin_regex=LOCAL_ORIGINS,
+        allow_methods=["GET", "POST", "PATCH"],
+        allow_headers=["*"],
+    )
+    app.include_router(task_routes.router)
+    app.include_router(stream_routes.router)
+    app.include_router(page_routes.router)
+    return app

@@ -1,0 +1,73 @@
+"""An in-process publish/subscribe hub: how one request hears about another's changes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, Hashable
+
+
+class Subscription:
+    """A queue of ``(topic, message)`` pairs for the topics one subscriber watches."""
+
+    def __init__(self, topics: frozenset[Hashable], loop: asyncio.AbstractEventLoop, maxsize: int) -> None:
+        self.topics = topics
+        self.loop = loop
+        self.queue: asyncio.Queue[tuple[Hashable, Any]] = asyncio.Queue(maxsize=maxsize)
+        self.dropped = 0
+
+    def _put(self, item: tuple[Hashable, Any]) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.dropped += 1  # a slow subscriber loses messages, never blocks publishers
+
+    async def get(self) -> tuple[Hashable, Any]:
+        return await self.queue.get()
+
+
+class EventHub:
+    """Fan messages out to every subscriber of a topic.
+
+    ``publish`` may be called from any thread and never blocks; each subscriber
+    reads its own bounded queue on its own event loop.
+    """
+
+    def __init__(self, max_queue: int = 1000) -> None:
+        self._subscriptions: set[Subscription] = set()
+        self._lock = threading.Lock()
+        self._max_queue = max_queue
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscriptions)
+
+    def publish(self, topic: Hashable, message: Any) -> int:
+        """Deliver ``message`` to the subscribers of ``topic``; return how many there were."""
+        with self._lock:
+            targets = [sub for sub in self._subscriptions if topic in sub.topics]
+        for sub in targets:
+            item = (topic, message)
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is sub.loop:
+                sub._put(item)
+            elif not sub.loop.is_closed():
+                sub.loop.call_soon_threadsafe(sub._put, item)
+        return len(targets)
+
+    @asynccontextmanager
+    async def subscribe(self, topics: Iterable[Hashable]) -> AsyncIterator[Subscription]:
+        sub = Subscription(frozenset(topics), asyncio.get_running_loop(), self._max_queue)
+        with self._lock:
+            self._subscriptions.add(sub)
+        try:
+            yield sub
+        finally:
+            with self._lock:
+                self._subscriptions.discard(sub)
