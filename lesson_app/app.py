@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import os
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 
 from lesson_app.hub import EventHub
 from lesson_app.pace import Pace
@@ -33,6 +38,22 @@ def _validate_heartbeat(value: float) -> float:
     if not value > 0:
         raise ValueError(f"heartbeat must be a number of seconds > 0, got {value!r}")
     return float(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """Non-finite floats as strings: strict JSON has no NaN or Infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, still valid JSON when the rejected input was ``NaN`` (Python's json accepts it)."""
+    return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(exc.errors()))})
 
 
 def create_app(
@@ -68,6 +89,7 @@ def create_app(
         allow_methods=["GET", "POST", "PATCH"],
         allow_headers=["*"],
     )
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(task_routes.router)
     app.include_router(stream_routes.router)
     app.include_router(page_routes.router)
