@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--heartbeat", type=positive, default=None, help="seconds between keep-alive comments")
     serve_parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve_parser.set_defaults(handler=serve)
+
+    from lesson_app.grading.cli import add_grade_parser
+
+    add_grade_parser(commands)
     return parser
 
 

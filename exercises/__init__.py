@@ -1,0 +1,1 @@
+"""The course's exercise notebooks; ``exercises.checks.check`` runs their checks."""

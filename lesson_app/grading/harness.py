@@ -1,0 +1,171 @@
+"""What checks use to run a student's code for real: a served app, a timed stream reader."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from lesson_app.server import BackgroundServer
+from lesson_app.wire import Event, EventParser
+
+from lesson_app.grading.core import CheckFailed
+
+STOP_WAIT = 3.0
+
+# uvicorn thread name -> the errors its app raised, kept for the check's verdict instead of printed
+_server_errors: dict[str, list[str]] = {}
+_errors_lock = threading.Lock()
+
+
+class _CaptureStudentErrors(logging.Filter):
+    """Keep the tracebacks of the grader's own servers out of the notebook; remember their last line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with _errors_lock:
+            errors = _server_errors.get(record.threadName or "")
+        if errors is None:
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]
+        errors.append(f"{type(exc).__name__}: {exc}" if exc is not None else record.getMessage())
+        return False
+
+
+_capture = _CaptureStudentErrors()
+
+
+def server_errors() -> list[str]:
+    """What the servers started by the current check raised (see ``served``)."""
+    with _errors_lock:
+        return [error for name, errors in _server_errors.items() if name in _my_servers() for error in errors]
+
+
+_local = threading.local()
+
+
+def _my_servers() -> set[str]:
+    if not hasattr(_local, "servers"):
+        _local.servers = set()
+    return _local.servers
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """Serve ``app`` on a free port; yield its URL. Stopping never waits on blocked student code."""
+    logger = logging.getLogger("uvicorn.error")
+    if _capture not in logger.filters:
+        logger.addFilter(_capture)
+    server = BackgroundServer(app).start()
+    thread_name = f"uvicorn:{server.port}"
+    with _errors_lock:
+        _server_errors[thread_name] = []
+    _my_servers().add(thread_name)
+    try:
+        yield server.url
+    finally:
+        stopper = threading.Thread(target=server.stop, name="stop-student-server", daemon=True)
+        stopper.start()
+        stopper.join(STOP_WAIT)
+
+
+@dataclass
+class StreamRead:
+    """What a client saw of one response: status, events, comments, and how it ended."""
+
+    status: int
+    headers: httpx.Headers
+    events: list[Event] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
+    body: bytes = b""
+    ended: bool = False
+    problem: str = ""
+    seconds: float = 0.0
+    last_event_id: str = ""
+
+    def describe_end(self) -> str:
+        if self.ended:
+            return "the stream ended"
+        return self.problem or "the stream was still open"
+
+
+def read_stream(
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    max_events: int = 200,
+    until: Callable[[StreamRead], bool] | None = None,
+    timeout: float = 3.0,
+) -> StreamRead:
+    """GET ``url`` and parse the event stream until it ends, ``until`` says stop,
+    ``max_events`` arrive or ``timeout`` seconds pass. Stopping early closes the
+    connection, as a browser tab that goes away would."""
+    started = time.monotonic()
+    deadline = started + timeout
+    parser = EventParser()
+    limits = httpx.Timeout(connect=2.0, read=timeout, write=2.0, pool=2.0)
+    with httpx.Client(timeout=limits) as client:
+        try:
+            with client.stream("GET", url, headers=headers) as response:
+                read = StreamRead(status=response.status_code, headers=response.headers)
+                try:
+                    for chunk in response.iter_raw():
+                        read.body += chunk
+                        for event in parser.feed(chunk):
+                            read.events.append(event)
+                            read.arrivals.append(time.monotonic() - started)
+                        read.comments = list(parser.comments)
+                        read.last_event_id = parser.last_event_id
+                        if until is not None and until(read):
+                            break
+                        if len(read.events) >= max_events:
+                            read.problem = f"the stream was still going after {max_events} events"
+                            break
+                        if time.monotonic() > deadline:
+                            read.problem = f"the stream was still open after {timeout:g} s"
+                            break
+                    else:
+                        read.ended = True
+                except httpx.ReadTimeout:
+                    read.problem = f"nothing arrived for {timeout:g} s and the stream did not end"
+                except httpx.RemoteProtocolError as exc:
+                    read.problem = f"the stream broke off instead of ending cleanly ({exc})"
+        except httpx.ReadTimeout:
+            raise CheckFailed(f"no response headers within {timeout:g} s: the endpoint hangs") from None
+        except httpx.TransportError as exc:
+            raise CheckFailed(f"the request failed: {type(exc).__name__}: {exc}") from None
+    read.seconds = time.monotonic() - started
+    return read
+
+
+def short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def expect_equal(what: str, expected: Any, got: Any) -> None:
+    if expected != got:
+        raise CheckFailed(f"{what}: expected {short(expected)}, got {short(got)}")
+
+
+def event_tuples(events: list[Event], *fields: str) -> list[tuple[Any, ...]]:
+    return [tuple(getattr(event, name) for name in fields) for event in events]
+
+
+def expect_events(read: StreamRead, expected: list[tuple[str, str]], *, must_end: bool = True) -> None:
+    """The stream's ``(event, data)`` pairs, exactly, and (by default) a clean end."""
+    expect_equal("status", 200, read.status)
+    got = event_tuples(read.events, "event", "data")
+    if got != expected:
+        end = "" if read.ended else f" ({read.describe_end()})"
+        raise CheckFailed(f"events: expected {short(expected)}, got {short(got)}{end}")
+    if must_end and not read.ended:
+        raise CheckFailed(f"all events arrived, but then {read.describe_end()}")

@@ -1,0 +1,132 @@
+"""Grades for people: a table, a Gradescope ``results.json``, a class CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lesson_app.grading.checks import EXERCISES
+from lesson_app.grading.notebook import NotebookGrade
+
+# The part of Gradescope's results.json format the grader writes.
+GRADESCOPE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["score", "tests"],
+    "properties": {
+        "score": {"type": "number", "minimum": 0},
+        "execution_time": {"type": "number", "minimum": 0},
+        "output": {"type": "string"},
+        "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "score", "max_score", "status", "output", "visibility"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "number": {"type": "string"},
+                    "score": {"type": "number", "minimum": 0},
+                    "max_score": {"type": "number", "minimum": 0},
+                    "status": {"enum": ["passed", "failed"]},
+                    "output": {"type": "string"},
+                    "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+}
+
+
+@dataclass
+class SubmissionGrade:
+    """All exercises of one student's folder."""
+
+    student: str
+    notebooks: list[NotebookGrade] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(result.score for grade in self.notebooks for result in grade.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(result.max_score for grade in self.notebooks for result in grade.results)
+
+    def exercise_score(self, exercise_id: str) -> float:
+        return sum(result.score for grade in self.notebooks if grade.exercise == exercise_id for result in grade.results)
+
+
+def gradescope_results(grade: SubmissionGrade) -> dict[str, Any]:
+    tests = []
+    for notebook in grade.notebooks:
+        for number, result in enumerate(notebook.results, 1):
+            tests.append(
+                {
+                    "name": f"{result.exercise}: {result.name}",
+                    "number": f"{result.exercise[2:].lstrip('0')}.{number}",
+                    "score": result.score,
+                    "max_score": result.max_score,
+                    "status": "passed" if result.passed else "failed",
+                    "output": result.message if not result.passed else "",
+                    "visibility": "after_due_date" if result.hidden else "visible",
+                }
+            )
+    notes = [f"{notebook.notebook}: {note}" for notebook in grade.notebooks for note in notebook.notes]
+    return {
+        "score": grade.score,
+        "execution_time": round(sum(notebook.seconds for notebook in grade.notebooks), 2),
+        "output": "\n".join(notes) if notes else "Every notebook ran without errors.",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write_json(grade: SubmissionGrade, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(gradescope_results(grade), indent=2) + "\n", encoding="utf-8")
+
+
+def exercise_table(grade: SubmissionGrade) -> str:
+    lines = []
+    for notebook in grade.notebooks:
+        got = sum(result.score for result in notebook.results)
+        total = sum(result.max_score for result in notebook.results)
+        title = EXERCISES[notebook.exercise].title
+        lines.append(f"{notebook.exercise}  {title:<45} {got:g}/{total:g}   ({notebook.seconds:.1f} s)")
+        for note in notebook.notes:
+            lines.append(f"      note: {note}")
+        for result in notebook.results:
+            mark = "PASS" if result.passed else "FAIL"
+            hidden = " (hidden)" if result.hidden else ""
+            lines.append(f"      {mark}  {result.name}{hidden}")
+            if not result.passed:
+                lines.append(f"            {result.message}")
+    lines.append(f"Total: {grade.score:g}/{grade.max_score:g}")
+    return "\n".join(lines)
+
+
+def class_table(grades: Iterable[SubmissionGrade]) -> str:
+    ids = list(EXERCISES)
+    header = f"{'student':<20}" + "".join(f"{exercise_id:>7}" for exercise_id in ids) + f"{'total':>9}"
+    rows = [header]
+    for grade in grades:
+        cells = "".join(f"{grade.exercise_score(exercise_id):>7g}" for exercise_id in ids)
+        rows.append(f"{grade.student:<20}{cells}{grade.score:>6g}/{grade.max_score:g}")
+    return "\n".join(rows)
+
+
+def write_csv(grades: Iterable[SubmissionGrade], path: Path) -> None:
+    ids = list(EXERCISES)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *ids, "total", "max_score"])
+        for grade in grades:
+            writer.writerow([grade.student, *(f"{grade.exercise_score(i):g}" for i in ids), f"{grade.score:g}", f"{grade.max_score:g}"])
