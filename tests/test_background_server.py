@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import statistics
 import threading
@@ -239,3 +240,77 @@ def test_default_app_is_the_module_app() -> None:
     with BackgroundServer() as server:
         assert server.app is app
         assert httpx.get(f"{server.url}/tasks", timeout=REQUEST_TIMEOUT).status_code == 200
+
+
+# --- inside a Jupyter kernel, whose main thread already runs an event loop ---------------------
+
+KERNEL_CELLS = [
+    # 0: setup
+    "import json, threading\n"
+    "import httpx\n"
+    "from lesson_app import create_app\n"
+    "from lesson_app.server import BackgroundServer\n"
+    "from lesson_app.wire import aiter_events\n"
+    "app = create_app(time_scale=0)",
+    # 1: the start cell, run twice
+    "server = BackgroundServer(app).start()\nprint(server.url)",
+    # 2: read a stream with top-level await
+    "async with httpx.AsyncClient(timeout=10) as client:\n"
+    "    async with client.stream('GET', f'{server.url}/stream/countdown/3') as response:\n"
+    "        events = [[e.event, e.data, e.id] async for e in aiter_events(response.aiter_raw())]\n"
+    "print(json.dumps(events))",
+    # 3: remember the first server before re-running the start cell
+    "first = server",
+    # 4: after the re-run: one live server, and it streams
+    "from lesson_app.watch import ashow_stream\n"
+    "events = await ashow_stream(f'{server.url}/tasks/stream', quiet=True)\n"
+    "uvicorn_threads = [t.name for t in threading.enumerate() if t.name.startswith('uvicorn:')]\n"
+    "print(json.dumps({'first_running': first.running, 'running': server.running, 'same': first is server,\n"
+    "                  'threads': len(uvicorn_threads), 'events': [e.event for e in events]}))",
+    # 5: stop
+    "server.stop()\n"
+    "print(json.dumps({'running': server.running,\n"
+    "                  'threads': sum(t.name.startswith('uvicorn:') for t in threading.enumerate()),\n"
+    "                  'active': app.state.tracker.active_streams}))",
+]
+
+
+def cell_text(cell: object) -> str:
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert errors == [], errors
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+@pytest.mark.timeout(120)
+def test_works_inside_a_jupyter_kernel() -> None:
+    import json
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    repo = Path(__file__).resolve().parents[1]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in KERNEL_CELLS]
+    client = NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(repo)}})
+    outputs: dict[str, str] = {}
+    with client.setup_kernel():
+        for step, index in [("setup", 0), ("start", 1), ("read", 2), ("remember", 3), ("restart", 1), ("after", 4), ("stop", 5)]:
+            client.execute_cell(notebook.cells[index], index)
+            outputs[step] = cell_text(notebook.cells[index])
+
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+\n", outputs["restart"])
+    assert json.loads(outputs["read"]) == [
+        ["tick", '{"remaining": 3}', "3"],
+        ["tick", '{"remaining": 2}', "2"],
+        ["tick", '{"remaining": 1}', "1"],
+        ["complete", '{"message": "Countdown finished!"}', "0"],
+    ]
+    assert json.loads(outputs["after"]) == {
+        "first_running": False,
+        "running": True,
+        "same": False,
+        "threads": 1,
+        "events": ["task_update"] * 5 + ["complete"],
+    }
+    assert json.loads(outputs["stop"]) == {"running": False, "threads": 0, "active": 0}
