@@ -1,0 +1,1 @@
+"""Benchmarks: the lesson app against the code a student would write, in one run."""

@@ -1,0 +1,69 @@
+"""The floor of the stack: a Starlette ``StreamingResponse`` whose generator writes SSE bytes by hand.
+
+No event objects, no pings, no disconnect listener: just routing, JSON and the bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.responses import StreamingResponse
+
+from bench.peers import TIME_SCALE, canned_reply, tokenize
+
+app = FastAPI(title="Task API")
+
+SYSTEM_EVENTS = (
+    ("info", "System started"),
+    ("task_created", {"task_id": 1}),
+    ("task_updated", {"task_id": 1, "status": "in_progress"}),
+    ("task_completed", {"task_id": 1}),
+    ("info", "Batch complete"),
+)
+
+
+def sse(event: str, data: str) -> bytes:
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+def event_stream(chunks: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(chunks, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+async def task_updates() -> AsyncIterator[bytes]:
+    for i in range(5):
+        yield sse("task_update", json.dumps({"task_id": i + 1, "status": "processing", "progress": (i + 1) * 20}))
+        await asyncio.sleep(1 * TIME_SCALE)
+    yield sse("complete", json.dumps({"message": "All tasks processed"}))
+
+
+async def system_updates() -> AsyncIterator[bytes]:
+    for event_type, data in SYSTEM_EVENTS:
+        yield sse(event_type, json.dumps(data) if isinstance(data, dict) else data)
+        await asyncio.sleep(1 * TIME_SCALE)
+
+
+async def agent_tokens(prompt: str) -> AsyncIterator[bytes]:
+    tokens = tokenize(canned_reply(prompt))
+    for index, token in enumerate(tokens):
+        yield sse("token", json.dumps({"index": index, "token": token}))
+        await asyncio.sleep(0.05 * TIME_SCALE)
+    yield sse("done", json.dumps({"tokens": len(tokens), "text": "".join(tokens)}))
+
+
+@app.get("/tasks/stream")
+async def stream_task_updates() -> StreamingResponse:
+    return event_stream(task_updates())
+
+
+@app.get("/stream/system")
+async def stream_system_updates() -> StreamingResponse:
+    return event_stream(system_updates())
+
+
+@app.get("/agent/stream")
+async def stream_agent_reply(prompt: str) -> StreamingResponse:
+    return event_stream(agent_tokens(prompt.strip()))
