@@ -17,7 +17,7 @@ from lesson_app.wire import Event, EventParser
 
 from lesson_app.grading.core import CheckFailed
 
-STOP_WAIT = 3.0
+STOP_WAIT = 1.0
 
 # uvicorn thread name -> the errors its app raised, kept for the check's verdict instead of printed
 _server_errors: dict[str, list[str]] = {}

@@ -90,6 +90,7 @@ class _Pass:
             error_on_timeout={"ename": TIMED_OUT, "evalue": f"cell did not finish within {cell_timeout:g} s", "traceback": []},
             shutdown_kernel="immediate",
             record_timing=False,
+            iopub_timeout=2,
             resources={"metadata": {"path": str(folder)}},
         )
 
@@ -97,12 +98,15 @@ class _Pass:
         """Run one cell; the error name it ended with, if any ('DeadKernel' if the kernel died)."""
         cell = self.notebook.cells[index]
         self.client.timeout = int(max(1, round(timeout)))
+        started = time.monotonic()
         try:
             await self.client.async_execute_cell(cell, index)
         except DeadKernelError:
             return "DeadKernel"
         except CellTimeoutError:
             return TIMED_OUT
+        if time.monotonic() - started >= self.client.timeout:
+            return TIMED_OUT  # interrupted: whatever it printed, the cell ran out of time
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 return output.get("ename", "Error")

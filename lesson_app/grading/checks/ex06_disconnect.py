@@ -41,7 +41,8 @@ def wait_for_cleanup(cleanup_log: list[str]) -> None:
     if cleanup_log != ["closed"]:
         raise CheckFailed(
             f"cleanup_log {CLEANUP_WAIT:g} s after the client left: expected ['closed'], got {short(cleanup_log)}: "
-            "append to it in a `finally:` around the loop"
+            "append to it in a `finally:` around the loop (the server cancels the generator when the client leaves, "
+            "which it cannot do while time.sleep blocks the loop)"
         )
 
 

@@ -1,0 +1,72 @@
+"""Wrong answers: small patches to the solution notebooks, each of which the checks must catch.
+
+Each ``*.json`` names the exercise, why the answer is wrong, the ``[old, new]``
+source replacements, and ``loses``: text from the names of the checks it must fail.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from lesson_app.grading.core import CheckResult
+from lesson_app.grading.runner import run_checks
+
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    exercise: str
+    why: str
+    replace: list[tuple[str, str]]
+    loses: list[str]
+
+
+def load_mutants() -> list[Mutant]:
+    mutants = []
+    for path in sorted(HERE.glob("*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        mutants.append(Mutant(path.stem, spec["exercise"], spec["why"], [tuple(pair) for pair in spec["replace"]], spec["loses"]))
+    return mutants
+
+
+def mutate(solution: Path, mutant: Mutant, target: Path) -> Path:
+    """Write ``solution`` with the mutant's replacements applied to ``target``; every ``old`` must occur."""
+    notebook = nbformat.read(solution, as_version=4)
+    for old, new in mutant.replace:
+        hits = 0
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and old in cell.source:
+                hits += cell.source.count(old)
+                cell.source = cell.source.replace(old, new)
+        if hits == 0:
+            raise ValueError(f"mutant {mutant.name}: {old!r} is not in {solution.name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    return target
+
+
+def grade_without_kernel(path: str, exercise_id: str) -> list[CheckResult]:
+    """Run the notebook's plain-Python code cells in a fresh namespace, then every check.
+
+    The kernel path is covered by ``test_grading``'s class run; here only what the
+    checks catch is measured, so the many mutants skip the kernel start-up.
+    Cells that are not plain Python (top-level ``await``: the "try it" cells) and
+    the check cell are skipped.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    namespace: dict = {"__name__": "__main__"}
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or "lesson_app.grading" in cell.source:
+            continue
+        try:
+            code = compile(cell.source, f"<{exercise_id} cell>", "exec")
+        except SyntaxError:
+            continue
+        exec(code, namespace)
+    return run_checks(exercise_id, namespace)

@@ -1,0 +1,232 @@
+"""The autograder end to end: real notebooks, real kernels, real servers.
+
+One class folder is graded through the command line (a full-marks student, an
+untouched starter, and a student whose every notebook misbehaves in its own way),
+and every wrong answer in ``tests/mutants`` is graded in one pool of workers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from lesson_app.grading.checks import EXERCISES
+from lesson_app.grading.report import GRADESCOPE_SCHEMA
+from tests.mutants import Mutant, grade_without_kernel, load_mutants, mutate
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+EXERCISES_DIR = ROOT / "exercises"
+CELL_TIMEOUT = 6.0
+WORKERS = 3  # kernels spend much of their time starting up or waiting on streams
+MAX_SCORE = {exercise_id: exercise.max_score for exercise_id, exercise in EXERCISES.items()}
+FULL_MARKS = sum(MAX_SCORE.values())
+
+UNKILLABLE = """while True:
+    try:
+        while True:
+            pass
+    except KeyboardInterrupt:
+        pass"""
+
+
+def notebook_name(exercise_id: str) -> str:
+    return EXERCISES[exercise_id].notebook
+
+
+def edit(folder: Path, exercise_id: str, change) -> None:  # noqa: ANN001
+    path = folder / notebook_name(exercise_id)
+    notebook = nbformat.read(path, as_version=4)
+    change(notebook)
+    nbformat.write(notebook, path)
+
+
+def replace_in_code(old: str, new: str):  # noqa: ANN201
+    def change(notebook: nbformat.NotebookNode) -> None:
+        cells = [cell for cell in notebook.cells if cell.cell_type == "code" and old in cell.source]
+        assert cells, f"{old!r} not found"
+        for cell in cells:
+            cell.source = cell.source.replace(old, new)
+
+    return change
+
+
+def insert_cell(source: str, position: int = 1):  # noqa: ANN201
+    return lambda notebook: notebook.cells.insert(position, nbformat.v4.new_code_cell(source))
+
+
+def delete_cell_defining(name: str):  # noqa: ANN201
+    def change(notebook: nbformat.NotebookNode) -> None:
+        notebook.cells = [cell for cell in notebook.cells if f"def {name}(" not in cell.source]
+
+    return change
+
+
+def misbehaving_student(folder: Path) -> None:
+    """A copy of the solutions where each notebook fails in a different way."""
+    shutil.copytree(SOLUTIONS, folder)
+    edit(folder, "ex01", insert_cell("while True:\n    pass"))  # interrupted; costs nothing
+    edit(folder, "ex02", replace_in_code("    for line in lines:\n", "    for line in lines\n"))  # syntax error
+    edit(folder, "ex03", replace_in_code("range(seconds, 0, -1)", "__import__('itertools').count(seconds, -1)"))  # never ends
+    edit(folder, "ex04", insert_cell(UNKILLABLE))  # ignores the interrupt: kernel restart
+    edit(folder, "ex05", replace_in_code("    try:\n        async for", "    raise RuntimeError('student bug')\n    try:\n        async for"))
+    edit(folder, "ex06", replace_in_code("await asyncio.sleep(delay)", "__import__('time').sleep(delay)"))  # blocks the loop
+    edit(folder, "ex07", delete_cell_defining("resume_after"))
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("class")
+    class_dir, output = base / "class", base / "out"
+    shutil.copytree(SOLUTIONS, class_dir / "alice")
+    shutil.copytree(EXERCISES_DIR, class_dir / "bob")
+    misbehaving_student(class_dir / "carol")
+    (class_dir / "not-a-student").mkdir()
+    started = time.monotonic()
+    command = [sys.executable, "-m", "lesson_app.cli", "grade", str(class_dir), "--json", str(output),
+               "--jobs", str(WORKERS), "--cell-timeout", str(CELL_TIMEOUT)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = {name: json.loads((output / f"{name}.json").read_text()) for name in ("alice", "bob", "carol")}
+    return {"results": results, "output": output, "stdout": done.stdout, "seconds": time.monotonic() - started}
+
+
+def checks_of(results: dict, exercise_id: str) -> list[dict]:
+    return [test for test in results["tests"] if test["name"].startswith(f"{exercise_id}: ")]
+
+
+def failed_names(results: dict, exercise_id: str) -> set[str]:
+    return {test["name"].split(": ", 1)[1] for test in checks_of(results, exercise_id) if test["status"] == "failed"}
+
+
+def test_solutions_get_full_marks(graded_class: dict) -> None:
+    alice = graded_class["results"]["alice"]
+    failures = [f"{test['name']}: {test['output']}" for test in alice["tests"] if test["status"] != "passed"]
+    assert failures == []
+    assert alice["score"] == FULL_MARKS
+
+
+def test_starters_score_zero(graded_class: dict) -> None:
+    bob = graded_class["results"]["bob"]
+    passed = [test["name"] for test in bob["tests"] if test["status"] == "passed"]
+    assert passed == []
+    assert bob["score"] == 0
+    assert len(bob["tests"]) == len(graded_class["results"]["alice"]["tests"])
+
+
+def test_results_json_has_the_gradescope_shape(graded_class: dict) -> None:
+    for results in graded_class["results"].values():
+        jsonschema.validate(results, GRADESCOPE_SCHEMA)
+        assert results["score"] == sum(test["score"] for test in results["tests"])
+        visibilities = {test["visibility"] for test in results["tests"]}
+        assert visibilities == {"visible", "after_due_date"}
+
+
+def test_class_csv_and_table(graded_class: dict) -> None:
+    with (graded_class["output"] / "summary.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["student"] for row in rows] == ["alice", "bob", "carol"]
+    assert rows[0]["total"] == f"{FULL_MARKS:g}" and rows[1]["total"] == "0"
+    assert all(rows[0][exercise_id] == f"{MAX_SCORE[exercise_id]:g}" for exercise_id in EXERCISES)
+    assert "not-a-student" not in graded_class["stdout"]
+    assert "alice" in graded_class["stdout"] and "wrote 3 results files" in graded_class["stdout"]
+
+
+def test_misbehaving_notebooks_cost_only_what_they_touch(graded_class: dict) -> None:
+    carol = graded_class["results"]["carol"]
+    scores = {exercise_id: sum(test["score"] for test in checks_of(carol, exercise_id)) for exercise_id in EXERCISES}
+    # A top-level `while True: pass` is interrupted; the rest of the notebook still counts.
+    assert scores["ex01"] == MAX_SCORE["ex01"]
+    assert "cell 2 did not finish within" in carol["output"]
+    # A syntax error loses what depends on the broken cell, with an honest message.
+    assert scores["ex02"] == 0
+    assert all("`parse_sse` is not defined" in test["output"] for test in checks_of(carol, "ex02"))
+    assert "raised SyntaxError" in carol["output"]
+    # A generator that never ends loses the checks that wait for its end, not the others.
+    assert failed_names(carol, "ex03") == {
+        "countdown(3) streams tick 3, 2, 1, then complete, then ends",
+        "countdown(1) sends one tick, countdown(0) only complete",
+        "ticks are spaced by delay seconds",
+    }
+    # A cell that ignores the interrupt gets the kernel restarted without it.
+    assert scores["ex04"] == MAX_SCORE["ex04"]
+    assert "kernel was restarted" in carol["output"]
+    # An exception in the student's generator fails its checks and says why.
+    assert scores["ex05"] == 0
+    assert all("student bug" in test["output"] for test in checks_of(carol, "ex05"))
+    # time.sleep in the generator: the ticks still arrive, but no heartbeat and no cancellation gets through.
+    assert failed_names(carol, "ex06") == {
+        "disconnecting runs the cleanup (and not before)",
+        "heartbeat comments keep an idle stream alive",
+        "cleanup runs exactly once, also while waiting for the next tick",
+        "the heartbeat follows the interval asked for",
+    }
+    # A deleted cell: the names it defined are missing.
+    assert scores["ex07"] == 0
+    assert any("`router` is not defined" in test["output"] for test in checks_of(carol, "ex07"))
+
+
+def test_grading_time_is_bounded(graded_class: dict) -> None:
+    carol = graded_class["results"]["carol"]
+    # every notebook's time is bounded by its cells' limits, the restart, and its checks' limits
+    assert carol["execution_time"] < 7 * 60
+    assert graded_class["seconds"] < 300
+
+
+@pytest.fixture(scope="module")
+def graded_mutants(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Mutant, dict[str, dict]]]:
+    base = tmp_path_factory.mktemp("mutants")
+    mutants = load_mutants()
+    jobs = []
+    for mutant in mutants:
+        solution = SOLUTIONS / notebook_name(mutant.exercise)
+        target = mutate(solution, mutant, base / mutant.name / solution.name)
+        jobs.append((str(target), mutant.exercise))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        graded = list(pool.map(grade_without_kernel, *zip(*jobs)))
+    return [(mutant, {result.name: result for result in results}) for mutant, results in zip(mutants, graded)]
+
+
+def test_every_wrong_answer_loses_the_marks_it_should(graded_mutants: list) -> None:
+    caught, report = 0, []
+    for mutant, results in graded_mutants:
+        failed = {name for name, result in results.items() if not result.passed}
+        expected = {name for name in results if any(part in name for part in mutant.loses)}
+        assert len(expected) == len(mutant.loses), f"{mutant.name}: 'loses' names unknown checks"
+        if failed and expected <= failed:
+            caught += 1
+        report.append(f"{mutant.name:<28} {'caught' if expected <= failed and failed else 'MISSED'}  fails: {sorted(failed)}")
+    score = caught / len(graded_mutants)
+    print(f"\nmutation score: {caught}/{len(graded_mutants)} = {score:.0%}\n" + "\n".join(report))
+    assert score >= 0.9, "\n".join(report)
+
+
+@pytest.mark.parametrize("exercise_id", ["ex03", "ex06"])
+def test_check_in_a_student_kernel_answers_quickly(exercise_id: str, tmp_path: Path) -> None:
+    """The slowest exercises' check cells, run as a student would in a real kernel."""
+    notebook = nbformat.read(SOLUTIONS / notebook_name(exercise_id), as_version=4)
+    client = NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with client.setup_kernel():
+        timings = {}
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code":
+                started = time.monotonic()
+                client.execute_cell(cell, index)
+                timings[index] = time.monotonic() - started
+    [check_index] = [i for i, cell in enumerate(notebook.cells) if "check(" in cell.source]
+    output = "".join(out.get("text", "") for out in notebook.cells[check_index].outputs)
+    assert "PASS" in output and "FAIL" not in output, output
+    assert timings[check_index] < 5.0
