@@ -39,6 +39,13 @@ def server(make_server: ServerFactory) -> BackgroundServer:
     return make_server(time_scale=0)
 
 
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[BackgroundServer]:
+    """One scale-0 server for a whole test module: only for tests that change no state they assert on."""
+    with BackgroundServer(create_app(time_scale=0)) as server:
+        yield server
+
+
 @pytest.fixture
 def paced_server(make_server: ServerFactory) -> BackgroundServer:
     """The lesson app at the real pace (time scale 1), for timing and delivery checks."""

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from lesson_app import create_app
 from lesson_app.server import BackgroundServer
 from tests.conftest import get_stats
 
@@ -30,12 +29,6 @@ JUNK_IDS = [
 ]
 
 TASK_PATHS = ["/tasks/{}", "/tasks/{}/progress", "/tasks/{}/execute", "/stream/countdown/{}"]
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[BackgroundServer]:
-    with BackgroundServer(create_app(time_scale=0)) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

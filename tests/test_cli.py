@@ -31,10 +31,10 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, process: subprocess.Popen[str], url: str, first_line: str) -> None:
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
         self.process = process
         self.url = url
-        self.first_line = first_line
+        self.rival: subprocess.Popen[str] | None = None
 
     def python_process(self) -> psutil.Process:
         """The Python process under ``uv run`` that actually serves."""
@@ -60,31 +60,42 @@ def wait_until_serving(url: str, process: subprocess.Popen[str], timeout: float 
     raise AssertionError("the server never answered")
 
 
+def serve_command(port: int) -> list[str]:
+    return ["uv", "run", "sse-lesson", "serve", "--port", str(port), "--time-scale", "0", "--log-level", "warning"]
+
+
+def end(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
+    """``sse-lesson serve`` on a free port; then, started alongside, a rival on the same port."""
     port = free_port()
-    process = subprocess.Popen(
-        ["uv", "run", "sse-lesson", "serve", "--port", str(port), "--time-scale", "0", "--log-level", "warning"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = subprocess.Popen(serve_command(port), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rival = None
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
         match = URL_LINE.search(first_line)
         assert match, first_line
-        wait_until_serving(match.group(1), process)
-        yield Served(process, match.group(1), first_line)
+        served = Served(process, match.group(1))
+        wait_until_serving(served.url, process)
+        # Started now, it runs while the other tests do; its own test collects the result.
+        served.rival = rival = subprocess.Popen(
+            serve_command(port), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        yield served
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        end(process)
+        if rival is not None:
+            end(rival)
 
 
 def test_serve_prints_its_loopback_url_and_streams(served: Served) -> None:
@@ -138,20 +149,12 @@ def test_bad_arguments_exit_with_usage(
     assert "usage: sse-lesson" in stderr
 
 
-def test_port_in_use_fails_instead_of_hanging() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "lesson_app.cli", "serve", "--port", str(port), "--time-scale", "0"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    assert result.returncode != 0
-    assert "address already in use" in result.stderr.lower()
+def test_a_second_server_on_the_same_port_fails(served: Served) -> None:
+    assert served.rival is not None
+    _, stderr = served.rival.communicate(timeout=60)
+    assert served.rival.returncode != 0
+    assert "address already in use" in stderr.lower()
+    assert httpx.get(f"{served.url}stats", timeout=10).status_code == 200  # the first one is unharmed
 
 
 # Last, as it ends the module's server.

@@ -68,23 +68,23 @@ def countdown_events(seconds: int, retry: int = 2000) -> list[Event]:
     return [*ticks, Event("complete", '{"message": "Countdown finished!"}', id="0", retry=retry)]
 
 
-def test_task_stream_is_the_seeds(server: BackgroundServer) -> None:
-    assert read_events(f"{server.url}/tasks/stream") == TASK_UPDATES
+def test_task_stream_is_the_seeds(shared_server: BackgroundServer) -> None:
+    assert read_events(f"{shared_server.url}/tasks/stream") == TASK_UPDATES
 
 
-def test_task_stream_data_is_json_with_default_spacing(server: BackgroundServer) -> None:
-    first = read_events(f"{server.url}/tasks/stream")[0]
+def test_task_stream_data_is_json_with_default_spacing(shared_server: BackgroundServer) -> None:
+    first = read_events(f"{shared_server.url}/tasks/stream")[0]
     assert first.data == json.dumps({"task_id": 1, "status": "processing", "progress": 20})
     assert json.loads(first.data) == {"task_id": 1, "status": "processing", "progress": 20}
 
 
 @pytest.mark.parametrize("task_id", [1, 2, 3])
-def test_task_progress(server: BackgroundServer, task_id: int) -> None:
-    assert read_events(f"{server.url}/tasks/{task_id}/progress") == progress_events(task_id)
+def test_task_progress(shared_server: BackgroundServer, task_id: int) -> None:
+    assert read_events(f"{shared_server.url}/tasks/{task_id}/progress") == progress_events(task_id)
 
 
-def test_system_stream_info_is_plain_text(server: BackgroundServer) -> None:
-    events = read_events(f"{server.url}/stream/system")
+def test_system_stream_info_is_plain_text(shared_server: BackgroundServer) -> None:
+    events = read_events(f"{shared_server.url}/stream/system")
     assert events == SYSTEM_UPDATES
     for info in (e for e in events if e.event == "info"):
         with pytest.raises(json.JSONDecodeError):
@@ -95,8 +95,8 @@ def test_system_stream_info_is_plain_text(server: BackgroundServer) -> None:
     ("task_id", "title"),
     [(1, "Write the lesson outline"), (2, "Record the demo video"), (3, "Review student feedback")],
 )
-def test_execute_is_a_post_stream(server: BackgroundServer, task_id: int, title: str) -> None:
-    assert read_events(f"{server.url}/tasks/{task_id}/execute", method="POST") == work_events(task_id, title)
+def test_execute_is_a_post_stream(shared_server: BackgroundServer, task_id: int, title: str) -> None:
+    assert read_events(f"{shared_server.url}/tasks/{task_id}/execute", method="POST") == work_events(task_id, title)
 
 
 def test_execute_uses_a_task_created_by_post(server: BackgroundServer) -> None:
@@ -107,12 +107,12 @@ def test_execute_uses_a_task_created_by_post(server: BackgroundServer) -> None:
 
 
 @pytest.mark.parametrize("seconds", [1, 3, 60])
-def test_countdown(server: BackgroundServer, seconds: int) -> None:
-    assert read_events(f"{server.url}/stream/countdown/{seconds}") == countdown_events(seconds)
+def test_countdown(shared_server: BackgroundServer, seconds: int) -> None:
+    assert read_events(f"{shared_server.url}/stream/countdown/{seconds}") == countdown_events(seconds)
 
 
-def test_countdown_opens_with_retry_before_any_event(server: BackgroundServer) -> None:
-    response = httpx.get(f"{server.url}/stream/countdown/1", timeout=REQUEST_TIMEOUT)
+def test_countdown_opens_with_retry_before_any_event(shared_server: BackgroundServer) -> None:
+    response = httpx.get(f"{shared_server.url}/stream/countdown/1", timeout=REQUEST_TIMEOUT)
     assert response.text.startswith("retry: 2000\r\n\r\n")
     parser = EventParser()
     assert parser.feed(b"retry: 2000\r\n\r\n") == []  # retry alone dispatches nothing
@@ -131,8 +131,8 @@ def test_risky_turns_its_failure_into_an_error_event(server: BackgroundServer) -
     assert stats["streams_failed"] == 0
 
 
-def test_agent_stream_tokens_then_done(server: BackgroundServer) -> None:
-    events = read_events(f"{server.url}/agent/stream", params={"prompt": "  What is SSE?  "})
+def test_agent_stream_tokens_then_done(shared_server: BackgroundServer) -> None:
+    events = read_events(f"{shared_server.url}/agent/stream", params={"prompt": "  What is SSE?  "})
     *tokens, done = events
     assert {e.event for e in tokens} == {"token"}
     assert done.event == "done"
@@ -157,8 +157,8 @@ def test_agent_stream_tokens_then_done(server: BackgroundServer) -> None:
         ("GET", "/agent/stream?prompt=hi"),
     ],
 )
-def test_stream_headers(server: BackgroundServer, method: str, path: str) -> None:
-    with httpx.stream(method, f"{server.url}{path}", timeout=REQUEST_TIMEOUT) as response:
+def test_stream_headers(shared_server: BackgroundServer, method: str, path: str) -> None:
+    with httpx.stream(method, f"{shared_server.url}{path}", timeout=REQUEST_TIMEOUT) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
         assert "no-store" in response.headers["cache-control"]
@@ -185,9 +185,9 @@ def test_stats_counts_each_stream_by_route(server: BackgroundServer) -> None:
 # --- pace and incremental delivery -------------------------------------------------
 
 
-def test_scale_zero_runs_the_task_stream_fast(server: BackgroundServer) -> None:
+def test_scale_zero_runs_the_task_stream_fast(shared_server: BackgroundServer) -> None:
     started = time.perf_counter()
-    assert read_events(f"{server.url}/tasks/stream") == TASK_UPDATES
+    assert read_events(f"{shared_server.url}/tasks/stream") == TASK_UPDATES
     assert time.perf_counter() - started < 1.0
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
 from lesson_app.server import BackgroundServer
-from tests.conftest import REQUEST_TIMEOUT, get_stats
+from tests.conftest import REQUEST_TIMEOUT, ServerFactory, get_stats
 
 
 def request(server: BackgroundServer, method: str, path: str, **kwargs: object) -> httpx.Response:
@@ -15,6 +17,19 @@ def request(server: BackgroundServer, method: str, path: str, **kwargs: object) 
 
 def assert_not_a_stream(response: httpx.Response) -> None:
     assert not response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+@pytest.fixture
+def server(shared_server: BackgroundServer) -> Iterator[BackgroundServer]:
+    """The module's server; every test here must leave ``streams_opened`` as it found it."""
+    before = get_stats(shared_server)["streams_opened"]
+    yield shared_server
+    assert get_stats(shared_server)["streams_opened"] == before, "a rejected request opened a stream"
+
+
+@pytest.fixture
+def fresh_server(make_server: ServerFactory) -> BackgroundServer:
+    return make_server(time_scale=0)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +60,6 @@ def test_countdown_out_of_range_is_400(server: BackgroundServer, seconds: str) -
     assert response.status_code == 400
     assert response.json() == {"detail": "Seconds must be between 1 and 60"}
     assert_not_a_stream(response)
-    assert get_stats(server)["streams_opened"] == 0
 
 
 @pytest.mark.parametrize("seconds", ["abc", "1.5", "1e3", "%20"])
@@ -55,7 +69,6 @@ def test_countdown_not_an_integer_is_422(server: BackgroundServer, seconds: str)
     detail = response.json()["detail"]
     assert detail[0]["loc"] == ["path", "seconds"]
     assert detail[0]["type"] == "int_parsing"
-    assert get_stats(server)["streams_opened"] == 0
 
 
 @pytest.mark.parametrize("path", ["/tasks/abc/progress", "/tasks/1.5", "/tasks/abc/execute"])
@@ -64,7 +77,6 @@ def test_task_id_not_an_integer_is_422(server: BackgroundServer, path: str) -> N
     response = request(server, method, path)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "task_id"]
-    assert get_stats(server)["streams_opened"] == 0
 
 
 @pytest.mark.parametrize(
@@ -83,14 +95,12 @@ def test_monitor_rejects_bad_ids(server: BackgroundServer, query: str, detail: s
     assert response.status_code == 422
     if detail is not None:
         assert response.json() == {"detail": detail}
-    assert get_stats(server)["streams_opened"] == 0
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "x" * 2001])
 def test_agent_rejects_a_bad_prompt(server: BackgroundServer, prompt: str) -> None:
     response = request(server, "GET", "/agent/stream", params={"prompt": prompt})
     assert response.status_code == 422
-    assert get_stats(server)["streams_opened"] == 0
 
 
 def test_agent_requires_a_prompt(server: BackgroundServer) -> None:
@@ -151,7 +161,8 @@ def test_patch_rejects_bad_bodies(server: BackgroundServer, body: dict[str, obje
     assert request(server, "GET", "/tasks/1").json() == {"id": 1, "title": "Write the lesson outline", "status": "pending"}
 
 
-def test_task_crud_round_trip(server: BackgroundServer) -> None:
+def test_task_crud_round_trip(fresh_server: BackgroundServer) -> None:
+    server = fresh_server
     created = request(server, "POST", "/tasks", json={"title": "Write quiz", "status": "in_progress"})
     assert created.status_code == 201
     assert created.json() == {"id": 4, "title": "Write quiz", "status": "in_progress"}
