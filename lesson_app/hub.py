@@ -4,28 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Hashable
 
 
 class Subscription:
-    """A queue of ``(topic, message)`` pairs for the topics one subscriber watches."""
+    """A bounded queue of ``(topic, message)`` pairs for the topics one subscriber watches.
+
+    A plain deque plus one waiter future: an idle subscription (the common case,
+    thousands of open monitor streams) costs a fraction of an ``asyncio.Queue``.
+    """
 
     def __init__(self, topics: frozenset[Hashable], loop: asyncio.AbstractEventLoop, maxsize: int) -> None:
         self.topics = topics
         self.loop = loop
-        self.queue: asyncio.Queue[tuple[Hashable, Any]] = asyncio.Queue(maxsize=maxsize)
+        self.maxsize = maxsize
         self.dropped = 0
+        self._items: deque[tuple[Hashable, Any]] | None = None  # made on the first message
+        self._waiter: asyncio.Future[None] | None = None
 
     def _put(self, item: tuple[Hashable, Any]) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if self._items is None:
+            self._items = deque()
+        if len(self._items) >= self.maxsize:
             self.dropped += 1  # a slow subscriber loses messages, never blocks publishers
+            return
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def get(self) -> tuple[Hashable, Any]:
-        return await self.queue.get()
+        while not self._items:
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        assert self._items is not None
+        return self._items.popleft()
 
 
 class EventHub:
