@@ -32,13 +32,14 @@ class Sizes:
     heartbeat: float
     window: float
     latency_samples: int
+    settle: float
     lifecycle_repeats: int
     notebook_limit: int | None
     grading_copies: int
 
 
-FULL = Sizes(5, 2.0, 16, 3, 100, [100, 1000, 5000], 1.0, 3.0, 20, 5, None, 30)
-QUICK = Sizes(1, 0.3, 16, 1, 5, [20, 100], 1.0, 2.5, 3, 1, 1, 2)
+FULL = Sizes(5, 2.0, 16, 3, 100, [100, 1000, 5000], 1.0, 3.0, 20, 1.0, 5, None, 30)
+QUICK = Sizes(1, 0.3, 16, 1, 5, [10, 50], 0.5, 1.2, 3, 0.2, 1, 1, 2)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -140,13 +141,13 @@ def receive(pipe: Any, process: Any, timeout: float = HOLDER_TIMEOUT) -> Any:
 def hold_level(peer: str, count: int, sizes: Sizes, log_dir: str) -> dict[str, Any]:
     """One fresh server holding ``count`` idle streams, spread over 1-2 client processes."""
     server = PeerServer(peer, time_scale=1, heartbeat=sizes.heartbeat, log_dir=log_dir).launch().wait_ready()
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # no threads here yet; fast to start
     processes, pipes = [], []
     try:
         for _ in range(2):  # warm-up: the idle stream and the latency probe, once each
             first_event_seconds(server.host, server.port, IDLE_PATH)
             first_event_seconds(server.host, server.port, SHORT_PATH)
-        time.sleep(0.5)
+        time.sleep(sizes.settle)
         rss_idle = server.rss()
         shares = [count // 2, count - count // 2] if count >= 1000 else [count]
         for share in shares:
@@ -158,7 +159,7 @@ def hold_level(peer: str, count: int, sizes: Sizes, log_dir: str) -> dict[str, A
         ready = [receive(pipe, process) for pipe, process in zip(pipes, processes)]
         opened = sum(message[1] for message in ready)
         open_seconds = max(message[2] for message in ready)
-        time.sleep(1.0)
+        time.sleep(sizes.settle)
         rss_held = server.rss()
         latencies = [first_event_seconds(server.host, server.port, SHORT_PATH) * 1000 for _ in range(sizes.latency_samples)]
         for pipe in pipes:
