@@ -83,8 +83,3 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
         time.sleep(interval)
     return condition()
 
-
-@pytest.fixture
-def events_of() -> Callable[..., list[Event]]:
-    """``events_of(url, method="GET", **httpx_kwargs)``: the parsed events of a whole stream."""
-    return read_events

@@ -12,6 +12,8 @@ from lesson_app.server import BackgroundServer
 from lesson_app.wire import Event, EventParser
 from tests.conftest import REQUEST_TIMEOUT, ServerFactory, get_stats, read_events, timed_events, wait_for
 
+pytestmark = pytest.mark.timeout(60)
+
 TASK_UPDATES = [
     Event("task_update", '{"task_id": 1, "status": "processing", "progress": 20}'),
     Event("task_update", '{"task_id": 2, "status": "processing", "progress": 40}'),
@@ -139,7 +141,11 @@ def test_agent_stream_tokens_then_done(shared_server: BackgroundServer) -> None:
     pieces = [json.loads(e.data) for e in tokens]
     assert [p["index"] for p in pieces] == list(range(len(pieces)))
     text = "".join(p["token"] for p in pieces)
-    assert text.startswith('You asked: "What is SSE?". Streaming sends each token')
+    assert text == (
+        'You asked: "What is SSE?". Streaming sends each token the moment it is ready, so you read the answer '
+        "while it is still being written. In the next lesson a real agent writes it."
+    )
+    assert len(tokens) == 34
     assert json.loads(done.data) == {"tokens": len(tokens), "text": text}
     assert all(p["token"].startswith(" ") for p in pieces[1:])
 

@@ -11,6 +11,9 @@ from lesson_app.server import BackgroundServer
 from tests.conftest import REQUEST_TIMEOUT, ServerFactory, get_stats
 
 
+pytestmark = pytest.mark.timeout(60)
+
+
 def request(server: BackgroundServer, method: str, path: str, **kwargs: object) -> httpx.Response:
     return httpx.request(method, f"{server.url}{path}", timeout=REQUEST_TIMEOUT, **kwargs)
 
