@@ -191,7 +191,7 @@ class BackgroundServer:
             access_log=False,
             lifespan="auto",
             timeout_graceful_shutdown=STOP_TIMEOUT,
-            ws="none",
+            ws="auto",
         )
         self._server = server = _ThreadServer(config)
         self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
