@@ -159,7 +159,7 @@ def test_seed_snippet_sees_events_one_second_apart(page: object, paced_server: B
     arrivals = [at for at, message in zip(log.arrivals, log.messages) if message.text.startswith(("Task update:", "Complete:"))]
     gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
     assert len(gaps) == 5
-    assert all(0.6 < gap < 2.5 for gap in gaps), gaps
+    assert all(0.3 < gap < 2.5 for gap in gaps), gaps  # one second apart, with wide margins
 
 
 # --- (b) another origin: local ones are allowed by CORS, others refused -------------------

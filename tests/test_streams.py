@@ -204,7 +204,7 @@ def test_events_arrive_as_they_are_produced(paced_server: BackgroundServer) -> N
     assert first < 0.5, "the first event must not wait for the rest"
     assert last >= 4.0, "five one-second steps happen before `complete`"
     gaps = [later - earlier for (earlier, _), (later, _) in zip(arrivals, arrivals[1:])]
-    assert all(gap > 0.5 for gap in gaps), gaps
+    assert all(gap > 0.25 for gap in gaps), gaps  # spread out, not bunched (wide margin for a busy machine)
 
 
 def test_heartbeat_comments_keep_an_idle_stream_alive(make_server: ServerFactory) -> None:
