@@ -28,6 +28,7 @@ NOTEBOOK_NAMES = [
     "ex05_error_events.ipynb",
     "ex06_disconnect_heartbeat.ipynb",
     "ex07_resumable_stream.ipynb",
+    "ex08_monitor.ipynb",
 ]
 
 

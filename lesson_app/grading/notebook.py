@@ -1,6 +1,7 @@
 """Grade one exercise notebook: run it in a fresh kernel, then run every check in that kernel.
 
-The notebook runs cell by cell with a time limit per cell; a cell that errors
+The notebook runs cell by cell (its own ``check()`` cells only print that
+grading takes over) with a time limit per cell; a cell that errors
 costs only what depends on it. A cell that outlives its limit is interrupted;
 if the kernel stays deaf to the interrupt (or dies), it is replaced and the
 notebook runs again without that cell. Then a last cell, added by the grader,
@@ -22,7 +23,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from lesson_app.grading.core import CheckResult
-from lesson_app.grading.runner import RESULTS_MARKER, exercise
+from lesson_app.grading.runner import BATCH_ENV, RESULTS_MARKER, exercise
 
 DEFAULT_CELL_TIMEOUT = 15.0
 PROBE_TIMEOUT = 5.0
@@ -62,11 +63,6 @@ def failed_everywhere(exercise_id: str, notebook: str, reason: str, seconds: flo
         for check in exercise(exercise_id).checks
     ]
     return NotebookGrade(exercise_id, notebook, results, [reason], seconds)
-
-
-def is_check_cell(source: str) -> bool:
-    """The student's own ``check("exNN")`` cell: the grader runs every check itself afterwards."""
-    return "lesson_app.grading" in source or "exercises.checks" in source
 
 
 def grader_cell_timeout(exercise_id: str) -> float:
@@ -126,7 +122,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
     original = nbformat.read(path, as_version=4)
     skip: set[int] = set()
     notes: list[str] = []
-    env = {**os.environ, "LESSON_TIME_SCALE": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env = {**os.environ, "LESSON_TIME_SCALE": "0", BATCH_ENV: "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     for _ in range(MAX_PASSES):
         notebook = nbformat.from_dict(original)
         nonce = secrets.token_hex(8)
@@ -141,7 +137,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
         hung: int | None = None
         async with run.client.async_setup_kernel(env=env):
             for index, cell in enumerate(notebook.cells[:grader_index]):
-                if cell.cell_type != "code" or index in skip or is_check_cell(cell.source):
+                if cell.cell_type != "code" or index in skip:
                     continue
                 error = await run.run_cell(index, cell_timeout)
                 if error == "DeadKernel" or (error == TIMED_OUT and not await run.responsive()):

@@ -11,6 +11,7 @@ from lesson_app.grading.checks import (
     ex05_errors,
     ex06_disconnect,
     ex07_resume,
+    ex08_monitor,
 )
 
 EXERCISES: dict[str, Exercise] = {
@@ -23,5 +24,6 @@ EXERCISES: dict[str, Exercise] = {
         ex05_errors,
         ex06_disconnect,
         ex07_resume,
+        ex08_monitor,
     )
 }
