@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright import sync_api
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -71,8 +71,8 @@ def other_origin_app() -> Starlette:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium"),
             headless=True,
@@ -88,7 +88,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
+def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(PAGE_TIMEOUT_MS)
@@ -99,14 +99,14 @@ def page(browser: object) -> Iterator[object]:
 class ConsoleLog:
     """Every console message and uncaught page error of one page."""
 
-    def __init__(self, page: object) -> None:
-        self.messages: list[object] = []
+    def __init__(self, page: Page) -> None:
+        self.messages: list[ConsoleMessage] = []
         self.arrivals: list[float] = []
-        self.page_errors: list[object] = []
+        self.page_errors: list[Error] = []
         page.on("console", self._record)
         page.on("pageerror", lambda error: self.page_errors.append(error))
 
-    def _record(self, message: object) -> None:
+    def _record(self, message: ConsoleMessage) -> None:
         self.arrivals.append(time.perf_counter())
         self.messages.append(message)
 
@@ -118,7 +118,7 @@ class ConsoleLog:
         return [message.text for message in self.messages if message.type == "error"]
 
 
-def run_seed_snippet(page: object, stream_url: str) -> ConsoleLog:
+def run_seed_snippet(page: Page, stream_url: str) -> ConsoleLog:
     """Evaluate the seed's snippet on the current page; return once it logs `Complete:` or `Error:`."""
     assert SEED_URL in SEED_SNIPPET
     snippet = SEED_SNIPPET.replace(SEED_URL, stream_url)
@@ -143,7 +143,7 @@ def assert_seed_output(log: ConsoleLog) -> None:
 # --- (a) the seed's snippet on the app's own origin --------------------------------------
 
 
-def test_seed_snippet_on_the_apps_own_origin(page: object, server: BackgroundServer) -> None:
+def test_seed_snippet_on_the_apps_own_origin(page: Page, server: BackgroundServer) -> None:
     page.goto(f"{server.url}/")
     log = run_seed_snippet(page, server.url)
     assert_seed_output(log)
@@ -151,7 +151,7 @@ def test_seed_snippet_on_the_apps_own_origin(page: object, server: BackgroundSer
     assert wait_for(lambda: get_stats(server)["streams_completed"] == 1, 5)
 
 
-def test_seed_snippet_sees_events_one_second_apart(page: object, paced_server: BackgroundServer) -> None:
+def test_seed_snippet_sees_events_one_second_apart(page: Page, paced_server: BackgroundServer) -> None:
     """"You'll see events arriving one second apart", at the real pace."""
     page.goto(f"{paced_server.url}/")
     log = run_seed_snippet(page, paced_server.url)
@@ -165,7 +165,7 @@ def test_seed_snippet_sees_events_one_second_apart(page: object, paced_server: B
 # --- (b) another origin: local ones are allowed by CORS, others refused -------------------
 
 
-def test_seed_snippet_from_another_local_origin(page: object, server: BackgroundServer) -> None:
+def test_seed_snippet_from_another_local_origin(page: Page, server: BackgroundServer) -> None:
     with BackgroundServer(other_origin_app()) as other:
         assert other.port != server.port
         page.goto(f"{other.url}/")
@@ -175,13 +175,13 @@ def test_seed_snippet_from_another_local_origin(page: object, server: Background
     assert log.errors() == []
 
 
-def test_seed_snippet_from_localhost_to_127_0_0_1(page: object, server: BackgroundServer) -> None:
+def test_seed_snippet_from_localhost_to_127_0_0_1(page: Page, server: BackgroundServer) -> None:
     page.goto(f"http://localhost:{server.port}/")
     log = run_seed_snippet(page, server.url)
     assert_seed_output(log)
 
 
-def test_seed_snippet_from_a_non_local_origin_is_refused(page: object, server: BackgroundServer) -> None:
+def test_seed_snippet_from_a_non_local_origin_is_refused(page: Page, server: BackgroundServer) -> None:
     with BackgroundServer(other_origin_app()) as other:
         page.goto(f"http://{FOREIGN_HOST}:{other.port}/")
         assert page.title() == "another site"
@@ -224,14 +224,14 @@ def test_cors_allows_local_origins_only(server: BackgroundServer, origin: str, a
 # --- (c) the live demo page ----------------------------------------------------------------
 
 
-def open_demo(page: object, server: BackgroundServer) -> ConsoleLog:
+def open_demo(page: Page, server: BackgroundServer) -> ConsoleLog:
     log = ConsoleLog(page)
     page.goto(f"{server.url}/")
     assert page.title() == "Streaming with SSE: live demo"
     return log
 
 
-def log_rows(page: object) -> list[tuple[str, str, str]]:
+def log_rows(page: Page) -> list[tuple[str, str, str]]:
     """The event log, oldest first: (event, data, id) of each row."""
     rows = page.locator("#event-log-body tr").evaluate_all(
         "rows => rows.map(r => [r.querySelector('.event').textContent, r.querySelector('.data').textContent, r.querySelector('.id').textContent])"
@@ -243,92 +243,92 @@ def events_only(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return [row for row in rows if not row[0].startswith("(")]
 
 
-def test_demo_page_loads_cleanly_and_polls_stats(page: object, server: BackgroundServer) -> None:
+def test_demo_page_loads_cleanly_and_polls_stats(page: Page, server: BackgroundServer) -> None:
     log = open_demo(page, server)
-    sync_api.expect(page.locator("#stats-status")).to_contain_text("updated")
-    sync_api.expect(page.locator("#stat-streams_opened")).to_have_text("0")
-    sync_api.expect(page.locator("#stat-active_streams")).to_have_text("0")
+    expect(page.locator("#stats-status")).to_contain_text("updated")
+    expect(page.locator("#stat-streams_opened")).to_have_text("0")
+    expect(page.locator("#stat-active_streams")).to_have_text("0")
     for button in ["btn-tasks-stream", "btn-progress", "btn-system", "btn-countdown", "btn-risky", "btn-agent",
                    "btn-monitor", "btn-execute", "close-all"]:
-        sync_api.expect(page.locator(f"#{button}")).to_be_visible()
-    sync_api.expect(page.locator("#execute-note")).to_contain_text("EventSource")
+        expect(page.locator(f"#{button}")).to_be_visible()
+    expect(page.locator("#execute-note")).to_contain_text("EventSource")
     page.wait_for_timeout(1500)  # a couple of polls
     assert log.errors() == []
     assert log.page_errors == []
 
 
-def test_demo_page_streams_and_updates_stats(page: object, server: BackgroundServer) -> None:
+def test_demo_page_streams_and_updates_stats(page: Page, server: BackgroundServer) -> None:
     log = open_demo(page, server)
     page.click("#btn-tasks-stream")
-    sync_api.expect(page.locator("#event-log-body tr[data-event='complete']")).to_have_count(1)
+    expect(page.locator("#event-log-body tr[data-event='complete']")).to_have_count(1)
     assert events_only(log_rows(page)) == [
         *(("task_update", f'{{"task_id": {i}, "status": "processing", "progress": {i * 20}}}', "") for i in range(1, 6)),
         ("complete", '{"message": "All tasks processed"}', ""),
     ]
-    sync_api.expect(page.locator("#open-streams li")).to_have_count(0)  # closed itself on `complete`
-    sync_api.expect(page.locator("#stat-streams_opened")).to_have_text("1")
-    sync_api.expect(page.locator("#stat-streams_completed")).to_have_text("1")
-    sync_api.expect(page.locator("#log-count")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    expect(page.locator("#open-streams li")).to_have_count(0)  # closed itself on `complete`
+    expect(page.locator("#stat-streams_opened")).to_have_text("1")
+    expect(page.locator("#stat-streams_completed")).to_have_text("1")
+    expect(page.locator("#log-count")).to_have_text(re.compile(r"^[1-9]\d*$"))
     assert log.errors() == []
     assert log.page_errors == []
 
 
-def test_demo_page_close_button_ends_a_stream(page: object, server: BackgroundServer) -> None:
+def test_demo_page_close_button_ends_a_stream(page: Page, server: BackgroundServer) -> None:
     log = open_demo(page, server)
     page.fill("#monitor-ids", "1,2")
     page.click("#btn-monitor")
-    sync_api.expect(page.locator("#event-log-body tr[data-event='snapshot']")).to_have_count(1)
-    sync_api.expect(page.locator("#open-streams li")).to_have_count(1)
-    sync_api.expect(page.locator("#stat-active_streams")).to_have_text("1")
-    sync_api.expect(page.locator("#stat-hub_subscribers")).to_have_text("1")
+    expect(page.locator("#event-log-body tr[data-event='snapshot']")).to_have_count(1)
+    expect(page.locator("#open-streams li")).to_have_count(1)
+    expect(page.locator("#stat-active_streams")).to_have_text("1")
+    expect(page.locator("#stat-hub_subscribers")).to_have_text("1")
 
     page.fill("#patch-task-id", "2")
     page.select_option("#patch-status", "completed")
     page.click("#btn-patch")
     update = page.locator("#event-log-body tr[data-event='task_update'] .data")
-    sync_api.expect(update).to_have_text(
+    expect(update).to_have_text(
         '{"task_id": 2, "change": "updated", "task": {"id": 2, "title": "Record the demo video", "status": "completed"}}'
     )
 
     page.locator("#open-streams li .close-stream").click()
-    sync_api.expect(page.locator("#open-streams li")).to_have_count(0)
+    expect(page.locator("#open-streams li")).to_have_count(0)
     assert wait_for(lambda: get_stats(server)["active_streams"] == 0, 5)
-    sync_api.expect(page.locator("#stat-active_streams")).to_have_text("0")
-    sync_api.expect(page.locator("#stat-streams_disconnected")).to_have_text("1")
+    expect(page.locator("#stat-active_streams")).to_have_text("0")
+    expect(page.locator("#stat-streams_disconnected")).to_have_text("1")
     assert get_stats(server)["hub_subscribers"] == 0
     assert log.errors() == []
     assert log.page_errors == []
 
 
-def test_demo_page_close_all(page: object, make_server: ServerFactory) -> None:
+def test_demo_page_close_all(page: Page, make_server: ServerFactory) -> None:
     server = make_server(time_scale=1)
     log = open_demo(page, server)
     page.fill("#countdown-seconds", "60")
     page.click("#btn-countdown")
     page.click("#btn-monitor")
     page.click("#btn-system")
-    sync_api.expect(page.locator("#open-streams li")).to_have_count(3)
+    expect(page.locator("#open-streams li")).to_have_count(3)
     first_tick = page.locator("#event-log-body tr[data-event='tick']").last  # newest rows come first
-    sync_api.expect(first_tick).to_be_visible()
-    sync_api.expect(page.locator("#stat-active_streams")).to_have_text("3")
+    expect(first_tick).to_be_visible()
+    expect(page.locator("#stat-active_streams")).to_have_text("3")
     tick = first_tick
     assert tick.locator(".data").text_content() == '{"remaining": 60}'
     assert tick.locator(".id").text_content() == "60"
 
     page.click("#close-all")
-    sync_api.expect(page.locator("#open-streams li")).to_have_count(0)
-    sync_api.expect(page.locator("#open-count")).to_have_text("0")
-    sync_api.expect(page.locator("#stat-active_streams")).to_have_text("0")
+    expect(page.locator("#open-streams li")).to_have_count(0)
+    expect(page.locator("#open-count")).to_have_text("0")
+    expect(page.locator("#stat-active_streams")).to_have_text("0")
     assert wait_for(lambda: get_stats(server)["streams_disconnected"] == 3, 5)
     assert log.errors() == []
     assert log.page_errors == []
 
 
-def test_demo_page_execute_reads_a_post_stream_with_fetch(page: object, server: BackgroundServer) -> None:
+def test_demo_page_execute_reads_a_post_stream_with_fetch(page: Page, server: BackgroundServer) -> None:
     log = open_demo(page, server)
     page.fill("#execute-task-id", "3")
     page.click("#btn-execute")
-    sync_api.expect(page.locator("#event-log-body tr[data-event='done']")).to_have_count(1)
+    expect(page.locator("#event-log-body tr[data-event='done']")).to_have_count(1)
     steps = ["Starting task...", "Analyzing requirements...", "Processing data...", "Generating output...", "Finalizing..."]
     assert events_only(log_rows(page)) == [
         *(
@@ -346,27 +346,27 @@ def test_demo_page_execute_reads_a_post_stream_with_fetch(page: object, server: 
     assert log.page_errors == []
 
 
-def test_demo_page_shows_the_server_error_event(page: object, server: BackgroundServer) -> None:
+def test_demo_page_shows_the_server_error_event(page: Page, server: BackgroundServer) -> None:
     log = open_demo(page, server)
     page.click("#btn-risky")
     error_row = page.locator("#event-log-body tr[data-event='error']")
-    sync_api.expect(error_row).to_have_count(1)
+    expect(error_row).to_have_count(1)
     assert error_row.locator(".data").text_content() == '{"error": "Something went wrong!"}'
     assert [row[1] for row in events_only(log_rows(page)) if row[0] == "message"] == [
         f'{{"step": {i}}}' for i in range(5)
     ]
-    sync_api.expect(page.locator("#open-streams li")).to_have_count(0)
+    expect(page.locator("#open-streams li")).to_have_count(0)
     assert log.page_errors == []
 
 
-def test_demo_page_agent_and_countdown_inputs(page: object, server: BackgroundServer) -> None:
+def test_demo_page_agent_and_countdown_inputs(page: Page, server: BackgroundServer) -> None:
     open_demo(page, server)
     page.fill("#agent-prompt", "Why SSE & not polling?")
     page.click("#btn-agent")
     done = page.locator("#event-log-body tr[data-event='done'] .data")
-    sync_api.expect(done).to_contain_text('You asked: \\"Why SSE & not polling?\\".')
+    expect(done).to_contain_text('You asked: \\"Why SSE & not polling?\\".')
     page.fill("#countdown-seconds", "3")
     page.click("#btn-countdown")
-    sync_api.expect(page.locator("#event-log-body tr[data-event='complete']")).to_have_count(1)
+    expect(page.locator("#event-log-body tr[data-event='complete']")).to_have_count(1)
     ticks = page.locator("#event-log-body tr[data-event='tick'] .id").all_text_contents()
     assert ticks == ["1", "2", "3"]  # newest first
