@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import secrets
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +136,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
         grader_index = len(notebook.cells) - 1
         run = _Pass(notebook, path.parent, cell_timeout)
         hung: int | None = None
-        async with run.client.async_setup_kernel(env=env):
+        async with run.client.async_setup_kernel(env=env, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(notebook.cells[:grader_index]):
                 if cell.cell_type != "code" or index in skip:
                     continue
