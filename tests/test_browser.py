@@ -16,7 +16,6 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from lesson_app import create_app
 from lesson_app.server import BackgroundServer
 from tests.conftest import REQUEST_TIMEOUT, ServerFactory, get_stats, wait_for
 
