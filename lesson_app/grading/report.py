@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,8 +111,14 @@ def exercise_table(grade: SubmissionGrade) -> str:
     return "\n".join(lines)
 
 
-def class_table(grades: Iterable[SubmissionGrade]) -> str:
-    ids = list(EXERCISES)
+def graded_ids(grades: list[SubmissionGrade]) -> list[str]:
+    """The exercises that were graded, in course order."""
+    seen = {notebook.exercise for grade in grades for notebook in grade.notebooks}
+    return [exercise_id for exercise_id in EXERCISES if exercise_id in seen]
+
+
+def class_table(grades: list[SubmissionGrade]) -> str:
+    ids = graded_ids(grades)
     header = f"{'student':<20}" + "".join(f"{exercise_id:>7}" for exercise_id in ids) + f"{'total':>9}"
     rows = [header]
     for grade in grades:
@@ -122,8 +127,8 @@ def class_table(grades: Iterable[SubmissionGrade]) -> str:
     return "\n".join(rows)
 
 
-def write_csv(grades: Iterable[SubmissionGrade], path: Path) -> None:
-    ids = list(EXERCISES)
+def write_csv(grades: list[SubmissionGrade], path: Path) -> None:
+    ids = graded_ids(grades)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
