@@ -36,7 +36,7 @@ class ServerStartError(RuntimeError):
 
 
 class _StoppableApp:
-    """Wraps an app so every in-flight HTTP response can be ended on demand.
+    """Wraps an app so every in-flight HTTP response or WebSocket can be ended on demand.
 
     Ending a response cancels its handler (a stream's generator gets
     ``CancelledError`` and its cleanup runs), then completes the HTTP
@@ -59,15 +59,16 @@ class _StoppableApp:
             scope.cancel()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         state = {"started": False, "complete": False}
 
         async def tracking_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.accept"):
                 state["started"] = True
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            elif kind == "websocket.close" or (kind == "http.response.body" and not message.get("more_body", False)):
                 state["complete"] = True
             await send(message)
 
@@ -82,13 +83,22 @@ class _StoppableApp:
 
         if cancel_scope.cancelled_caught and not state["complete"]:
             try:
-                if not state["started"]:
-                    await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"text/plain")]})
-                    await send({"type": "http.response.body", "body": b"server is stopping"})
-                else:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                for message in self._farewell(scope["type"], started=state["started"]):
+                    await send(message)
             except OSError:
                 pass  # the client is gone already
+
+    @staticmethod
+    def _farewell(kind: str, started: bool) -> list[Message]:
+        """The messages that end a response cut short by ``end_all``."""
+        if kind == "websocket":
+            return [{"type": "websocket.close", "code": 1001, "reason": "server is stopping"}]
+        if started:
+            return [{"type": "http.response.body", "body": b"", "more_body": False}]
+        return [
+            {"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"text/plain")]},
+            {"type": "http.response.body", "body": b"server is stopping"},
+        ]
 
 
 class _ThreadServer(uvicorn.Server):

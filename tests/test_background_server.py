@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
@@ -12,7 +13,10 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from fastapi import FastAPI, WebSocket
 from sse_starlette.sse import AppStatus
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedOK
 
 from lesson_app import create_app
 from lesson_app.server import BackgroundServer, ServerStartError
@@ -203,6 +207,38 @@ def test_stop_ends_twenty_open_streams_quickly_and_cleanly(caplog: pytest.LogCap
             "complete", '{"message": "Countdown finished!"}', id="0", retry=2000
         )
         assert get_stats(again)["active_streams"] == 0
+
+
+def test_stop_closes_open_websockets_too(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    app = FastAPI()
+    cleaned: list[bool] = []
+
+    @app.websocket("/ws")
+    async def endless(socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            while True:
+                await socket.send_text("tick")
+                await asyncio.sleep(0.05)
+        finally:
+            cleaned.append(True)
+
+    async def scenario() -> int | None:
+        server = BackgroundServer(app).start()
+        async with connect(server.url.replace("http://", "ws://") + "/ws", open_timeout=5) as client:
+            assert await asyncio.wait_for(client.recv(), 5) == "tick"
+            started = time.perf_counter()
+            await asyncio.to_thread(server.stop)
+            assert time.perf_counter() - started < 3
+            with pytest.raises(ConnectionClosedOK):
+                while True:
+                    await asyncio.wait_for(client.recv(), 5)
+            return client.close_code
+
+    assert asyncio.run(scenario()) == 1001
+    assert cleaned == [True]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_stop_is_quick_without_streams() -> None:
