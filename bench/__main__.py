@@ -13,6 +13,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -45,9 +46,10 @@ def lifecycle(sizes: figures.Sizes) -> dict[str, Any]:
 
 
 def run(selected: list[str], sizes: figures.Sizes, log_dir: str) -> dict[str, Any]:
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"seconds_per_figure": {}}
     for name in selected:
         print(f"... {name}", file=sys.stderr, flush=True)
+        started = time.perf_counter()
         if name == "throughput":
             measured = figures.throughput(sizes, log_dir)
             results["short_streams"] = measured["short_streams"]
@@ -62,7 +64,8 @@ def run(selected: list[str], sizes: figures.Sizes, log_dir: str) -> dict[str, An
         elif name == "notebooks":
             results["notebooks"] = notebooks.run_series(sizes.notebook_limit)
         elif name == "grading":
-            results["grading"] = grading.measure(sizes.grading_copies)
+            results["grading"] = grading.measure(sizes.grading_copies, sizes.grading_only)
+        results["seconds_per_figure"][name] = round(time.perf_counter() - started, 1)
     return results
 
 
@@ -83,11 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as log_dir:
         measured = run(args.only or FIGURES, sizes, log_dir)
+    seconds_per_figure = measured.pop("seconds_per_figure")
     results = {
         **environment(),
         "quick": args.quick,
         "sizes": dataclasses.asdict(sizes),
         "seconds": (datetime.now(timezone.utc) - started).total_seconds(),
+        "seconds_per_figure": seconds_per_figure,
         "figures": measured,
     }
     results["targets"] = report.targets(measured, quick=args.quick)

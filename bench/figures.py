@@ -36,10 +36,11 @@ class Sizes:
     lifecycle_repeats: int
     notebook_limit: int | None
     grading_copies: int
+    grading_only: str | None
 
 
-FULL = Sizes(5, 2.0, 16, 3, 100, [100, 1000, 5000], 1.0, 3.0, 20, 1.0, 5, None, 30)
-QUICK = Sizes(1, 0.3, 16, 1, 5, [10, 50], 0.5, 1.2, 3, 0.2, 1, 1, 2)
+FULL = Sizes(7, 2.0, 16, 10, 100, [100, 1000, 5000], 2.0, 5.0, 20, 1.0, 5, None, 30, None)
+QUICK = Sizes(1, 0.3, 16, 1, 5, [20], 0.5, 1.2, 3, 0.2, 1, 1, 1, "ex01")
 
 
 def percentile(values: list[float], fraction: float) -> float:

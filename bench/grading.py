@@ -22,8 +22,8 @@ def grade_command() -> list[str]:
 
 def availability() -> str | None:
     """Why grading cannot be measured yet, or ``None`` when it can."""
-    if not any(SOLUTIONS.glob("*.py")) and not any(SOLUTIONS.glob("*/*.py")):
-        return "solutions/ has no Python files yet"
+    if not any(SOLUTIONS.glob("ex[0-9][0-9]_*.ipynb")):
+        return "solutions/ has no exercise notebooks yet"
     probe = subprocess.run([*grade_command(), "grade", "--help"], capture_output=True, text=True, cwd=ROOT)
     if probe.returncode != 0:
         return "`sse-lesson grade` is not available yet"
@@ -43,31 +43,41 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=GRADE_TIMEOUT)
 
 
-def measure(copies: int) -> dict[str, Any]:
+def measure(copies: int, only: str | None = None) -> dict[str, Any]:
     """Grade ``copies`` submissions: the whole folder in one command if the CLI takes
     a folder, otherwise one command per submission. Submissions per minute."""
+    extra = ["--only", only] if only else []
     reason = availability()
     if reason is not None:
         return {"available": False, "reason": reason, "submissions": copies}
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         folder = Path(tmp) / "submissions"
         submissions = make_submissions(folder, copies)
+        output_dir = Path(tmp) / "grades"
         started = time.perf_counter()
-        result = _run([*grade_command(), "grade", str(folder)])
+        result = _run([*grade_command(), "grade", str(folder), "--json", str(output_dir), *extra])
         mode = "one command for the folder"
         if result.returncode == 2 and "usage" in result.stderr.lower():
             mode = "one command per submission"
             started = time.perf_counter()
-            results = [_run([*grade_command(), "grade", str(path)]) for path in submissions]
+            results = [
+                _run([*grade_command(), "grade", str(path), "--json", str(output_dir / f"{path.name}.json"), *extra])
+                for path in submissions
+            ]
             result = next((r for r in results if r.returncode != 0), results[-1])
         elapsed = time.perf_counter() - started
+        graded = len(list(output_dir.glob("*.json"))) if output_dir.is_dir() else 0
+        summary = (output_dir / "summary.csv").read_text() if (output_dir / "summary.csv").exists() else ""
     output = (result.stdout + result.stderr).strip().splitlines()
     return {
         "available": True,
         "submissions": copies,
+        "exercises": only or "all",
         "mode": mode,
         "seconds": elapsed,
         "per_minute": copies / elapsed * 60,
         "exit_code": result.returncode,
+        "results_written": graded,
+        "summary_csv_head": summary.splitlines()[:3],
         "output_tail": output[-5:],
     }
