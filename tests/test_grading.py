@@ -84,6 +84,7 @@ def misbehaving_student(folder: Path) -> None:
     edit(folder, "ex05", replace_in_code("    try:\n        async for", "    raise RuntimeError('student bug')\n    try:\n        async for"))
     edit(folder, "ex06", replace_in_code("await asyncio.sleep(delay)", "__import__('time').sleep(delay)"))  # blocks the loop
     edit(folder, "ex07", delete_cell_defining("resume_after"))
+    edit(folder, "ex08", insert_cell("import os\nos._exit(1)", position=2))  # kills the kernel
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,7 @@ def test_misbehaving_notebooks_cost_only_what_they_touch(graded_class: dict) -> 
     }
     # A cell that ignores the interrupt gets the kernel restarted without it.
     assert scores["ex04"] == MAX_SCORE["ex04"]
-    assert "kernel was restarted" in carol["output"]
+    assert "ex04_process_endpoint.ipynb: cell 2 hung past 6 s and ignored the interrupt: the kernel was restarted" in carol["output"]
     # An exception in the student's generator fails its checks and says why.
     assert scores["ex05"] == 0
     assert all("student bug" in test["output"] for test in checks_of(carol, "ex05"))
@@ -176,6 +177,9 @@ def test_misbehaving_notebooks_cost_only_what_they_touch(graded_class: dict) -> 
     # A deleted cell: the names it defined are missing.
     assert scores["ex07"] == 0
     assert any("`router` is not defined" in test["output"] for test in checks_of(carol, "ex07"))
+    # A cell that kills the kernel: a new kernel runs the notebook without it.
+    assert scores["ex08"] == MAX_SCORE["ex08"]
+    assert "ex08_monitor.ipynb: cell 3 stopped the kernel" in carol["output"]
 
 
 def test_grading_time_is_bounded(graded_class: dict) -> None:

@@ -114,7 +114,10 @@ def run_check(check: Check, submission: Submission) -> CheckResult:
     seconds = time.monotonic() - started
     if thread.is_alive():
         _interrupt(thread)
-        message = f"no verdict within the {check.time_limit:g} s time limit: the code under test hangs or loops forever"
+        message = (
+            f"no verdict within the {check.time_limit:g} s time limit: the code under test hangs or loops forever "
+            "(if the notebook turns slow afterwards, restart its kernel)"
+        )
         return _result(check, False, message, seconds)
     error = outcome.get("error")
     if error is None:

@@ -136,13 +136,17 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
         grader_index = len(notebook.cells) - 1
         run = _Pass(notebook, path.parent, cell_timeout)
         hung: int | None = None
+        why = ""
         async with run.client.async_setup_kernel(env=env, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(notebook.cells[:grader_index]):
                 if cell.cell_type != "code" or index in skip:
                     continue
                 error = await run.run_cell(index, cell_timeout)
-                if error == "DeadKernel" or (error == TIMED_OUT and not await run.responsive()):
-                    hung = index
+                if error == "DeadKernel":
+                    hung, why = index, "stopped the kernel"
+                    break
+                if error == TIMED_OUT and not await run.responsive():
+                    hung, why = index, f"hung past {cell_timeout:g} s and ignored the interrupt"
                     break
                 if error is not None:
                     what = f"did not finish within {cell_timeout:g} s and was interrupted" if error == TIMED_OUT else f"raised {error}"
@@ -159,10 +163,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
                     round(time.monotonic() - started, 2),
                 )
         skip.add(hung)
-        notes.append(
-            f"cell {hung + 1} hung past {cell_timeout:g} s (or killed the kernel) and ignored the interrupt: "
-            "the kernel was restarted and the notebook run again without it"
-        )
+        notes.append(f"cell {hung + 1} {why}: the kernel was restarted and the notebook run again without it")
     return failed_everywhere(exercise_id, path.name, "the notebook kept hanging its kernel", round(time.monotonic() - started, 2))
 
 
