@@ -26,6 +26,8 @@ from lesson_app.grading.checks import EXERCISES
 from lesson_app.grading.report import GRADESCOPE_SCHEMA
 from tests.mutants import Mutant, grade_without_kernel, load_mutants, mutate
 
+pytestmark = pytest.mark.timeout(900)  # a class of kernels on a shared machine
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 EXERCISES_DIR = ROOT / "exercises"
@@ -117,6 +119,7 @@ def test_solutions_get_full_marks(graded_class: dict) -> None:
     failures = [f"{test['name']}: {test['output']}" for test in alice["tests"] if test["status"] != "passed"]
     assert failures == []
     assert alice["score"] == FULL_MARKS
+    assert alice["output"] == "Every notebook ran without errors."  # the "try it" cells too
 
 
 def test_starters_score_zero(graded_class: dict) -> None:

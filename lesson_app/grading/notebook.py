@@ -122,7 +122,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
     started = time.monotonic()
     original = nbformat.read(path, as_version=4)
     skip: set[int] = set()
-    notes: list[str] = []
+    restarts: list[str] = []
     env = {**os.environ, "LESSON_TIME_SCALE": "0", BATCH_ENV: "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     for _ in range(MAX_PASSES):
         notebook = nbformat.from_dict(original)
@@ -137,6 +137,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
         run = _Pass(notebook, path.parent, cell_timeout)
         hung: int | None = None
         why = ""
+        notes = list(restarts)
         async with run.client.async_setup_kernel(env=env, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(notebook.cells[:grader_index]):
                 if cell.cell_type != "code" or index in skip:
@@ -163,7 +164,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
                     round(time.monotonic() - started, 2),
                 )
         skip.add(hung)
-        notes.append(f"cell {hung + 1} {why}: the kernel was restarted and the notebook run again without it")
+        restarts.append(f"cell {hung + 1} {why}: the kernel was restarted and the notebook run again without it")
     return failed_everywhere(exercise_id, path.name, "the notebook kept hanging its kernel", round(time.monotonic() - started, 2))
 
 
