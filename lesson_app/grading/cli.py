@@ -7,11 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-from lesson_app.grading.batch import grade_submissions, is_submission, student_folders
-from lesson_app.grading.checks import EXERCISES
-from lesson_app.grading.notebook import DEFAULT_CELL_TIMEOUT
-from lesson_app.grading.report import class_table, exercise_table, write_csv, write_json
-
 DEFAULT_CLASS_OUTPUT = Path("grading-output")
 
 
@@ -31,12 +26,20 @@ def add_grade_parser(commands: argparse._SubParsersAction) -> None:
         f"for one <student>.json each and summary.csv (default {DEFAULT_CLASS_OUTPUT}/)",
     )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: every core)")
-    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds a notebook cell may run")
+    parser.add_argument("--cell-timeout", type=float, default=None, help="seconds a notebook cell may run (default 15)")
     parser.add_argument("--only", default=None, help="comma-separated exercise ids, e.g. ex01,ex03 (default: all)")
     parser.set_defaults(handler=grade)
 
 
 def grade(args: argparse.Namespace) -> int:
+    # Imported here: kernels and notebooks are heavy, and `sse-lesson serve` needs none of them.
+    from lesson_app.grading.batch import grade_submissions, is_submission, student_folders
+    from lesson_app.grading.checks import EXERCISES
+    from lesson_app.grading.notebook import DEFAULT_CELL_TIMEOUT
+    from lesson_app.grading.report import class_table, exercise_table, write_csv, write_json
+
+    if args.cell_timeout is None:
+        args.cell_timeout = DEFAULT_CELL_TIMEOUT
     path: Path = args.path
     if not path.is_dir():
         print(f"sse-lesson grade: {path} is not a folder", file=sys.stderr)
