@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from lesson_app.cors import StreamingCORSMiddleware
 from lesson_app.hub import EventHub
 from lesson_app.pace import Pace
 from lesson_app.repository import TaskRepository
@@ -84,7 +84,7 @@ def create_app(
     app.state.tracker = StreamTracker()
 
     app.add_middleware(
-        CORSMiddleware,
+        StreamingCORSMiddleware,
         allow_origin_regex=LOCAL_ORIGINS,
         allow_methods=["GET", "POST", "PATCH"],
         allow_headers=["*"],

@@ -1,0 +1,28 @@
+"""Starlette's CORS middleware, with nothing added to a stream's events."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Message, Receive, Scope, Send
+
+
+class StreamingCORSMiddleware(CORSMiddleware):
+    """Same headers as ``CORSMiddleware``; only ``http.response.start`` goes through it.
+
+    Starlette wraps every message of a response in a coroutine of its own, which a
+    stream pays once per event; here the body messages go straight to the server.
+    """
+
+    async def simple_response(self, scope: Scope, receive: Receive, send: Send, request_headers: Headers) -> None:
+        add_cors_headers = functools.partial(self.send, send=send, request_headers=request_headers)
+
+        def forward(message: Message) -> Awaitable[None]:
+            if message["type"] == "http.response.start":
+                return add_cors_headers(message)
+            return send(message)
+
+        await self.app(scope, receive, forward)
