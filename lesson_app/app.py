@@ -90,7 +90,7 @@ def create_app(
         allow_headers=["*"],
     )
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.include_router(task_routes.router)
-    app.include_router(stream_routes.router)
-    app.include_router(page_routes.router)
+    for module in (task_routes, stream_routes, page_routes):
+        # The routes themselves, not include_router's nested router: that would match every request twice.
+        app.router.routes.extend(module.router.routes)
     return app

@@ -16,7 +16,7 @@ def lesson_stream(request: Request, events: AsyncIterator[Any]) -> EventSourceRe
     events, heartbeats at the app's interval, caching forbidden."""
     app = request.app
     route = request.scope.get("route")
-    name = getattr(route, "path", request.url.path)
+    name = route.path if route is not None else request.scope["path"]
     return EventSourceResponse(
         app.state.tracker.track(name, events),
         headers=STREAM_HEADERS,
