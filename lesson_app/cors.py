@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
@@ -15,7 +15,22 @@ class StreamingCORSMiddleware(CORSMiddleware):
 
     Starlette wraps every message of a response in a coroutine of its own, which a
     stream pays once per event; here the body messages go straight to the server.
+    A request without an ``Origin`` (curl, httpx, the app's own page) only gets
+    ``Vary: Origin``, as Starlette would add, without parsing its headers.
     """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        def vary_on_origin(message: Message) -> Awaitable[None]:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+            return send(message)
+
+        await self.app(scope, receive, vary_on_origin)
 
     async def simple_response(self, scope: Scope, receive: Receive, send: Send, request_headers: Headers) -> None:
         add_cors_headers = functools.partial(self.send, send=send, request_headers=request_headers)

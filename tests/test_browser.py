@@ -220,6 +220,16 @@ def test_cors_allows_local_origins_only(server: BackgroundServer, origin: str, a
     assert preflight.status_code == (200 if allowed else 400)
 
 
+@pytest.mark.parametrize("path", ["/tasks/stream", "/tasks"])
+@pytest.mark.parametrize("origin", [None, "http://localhost:8888", "http://evil.example"])
+def test_every_response_varies_on_origin(server: BackgroundServer, path: str, origin: str | None) -> None:
+    """The answer depends on the Origin, so caches must key on it, with or without one."""
+    headers = {"Origin": origin} if origin else {}
+    response = httpx.get(f"{server.url}{path}", headers=headers, timeout=REQUEST_TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers.get_list("vary") == ["Origin"]
+
+
 # --- (c) the live demo page ----------------------------------------------------------------
 
 
