@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from lesson_app.cors import StreamingCORSMiddleware
 from lesson_app.hub import EventHub
-from lesson_app.pace import Pace
+from lesson_app.pace import Pace, number_from_env
 from lesson_app.repository import TaskRepository
 from lesson_app.tracking import StreamTracker
 
@@ -24,14 +23,7 @@ LOCAL_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$"
 
 
 def heartbeat_from_env(default: float = DEFAULT_HEARTBEAT) -> float:
-    raw = os.environ.get(HEARTBEAT_ENV)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{HEARTBEAT_ENV} must be a number of seconds > 0, got {raw!r}") from None
-    return _validate_heartbeat(value)
+    return number_from_env(HEARTBEAT_ENV, default, _validate_heartbeat, "a number of seconds > 0")
 
 
 def _validate_heartbeat(value: float) -> float:

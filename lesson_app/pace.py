@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 
 TIME_SCALE_ENV = "LESSON_TIME_SCALE"
 
 
-def time_scale_from_env(default: float = 1.0) -> float:
-    """Read the time scale from the environment; a bad value is a clear error."""
-    raw = os.environ.get(TIME_SCALE_ENV)
+def number_from_env(name: str, default: float, validate: Callable[[float], float], meaning: str) -> float:
+    """A number setting from the environment; unset or blank gives ``default``, junk a clear error."""
+    raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        scale = float(raw)
+        value = float(raw)
     except ValueError:
-        raise ValueError(f"{TIME_SCALE_ENV} must be a number >= 0, got {raw!r}") from None
-    return validate_time_scale(scale)
+        raise ValueError(f"{name} must be {meaning}, got {raw!r}") from None
+    return validate(value)
+
+
+def time_scale_from_env(default: float = 1.0) -> float:
+    return number_from_env(TIME_SCALE_ENV, default, validate_time_scale, "a number >= 0")
 
 
 def validate_time_scale(scale: float) -> float:
