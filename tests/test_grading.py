@@ -2,19 +2,19 @@
 
 One class folder is graded through the command line (a full-marks student, an
 untouched starter, and a student whose every notebook misbehaves in its own way),
-and every wrong answer in ``tests/mutants`` is graded in one pool of workers.
+and every wrong answer in ``tests/mutants`` is graded in one batch; both with
+each engine: ``fork`` (IPython shells forked from a warm grader) and ``kernel``
+(a Jupyter kernel per notebook).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import jsonschema
@@ -22,9 +22,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from lesson_app.grading.batch import grade_many
 from lesson_app.grading.checks import EXERCISES
 from lesson_app.grading.report import GRADESCOPE_SCHEMA
-from tests.mutants import Mutant, grade_without_kernel, load_mutants, mutate
+from tests.mutants import Mutant, load_mutants, mutate
 
 pytestmark = pytest.mark.timeout(900)  # a class of kernels on a shared machine
 
@@ -33,6 +34,7 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES_DIR = ROOT / "exercises"
 CELL_TIMEOUT = 6.0
 WORKERS = 3  # kernels spend much of their time starting up or waiting on streams
+ENGINES = ["fork", "kernel"]
 MAX_SCORE = {exercise_id: exercise.max_score for exercise_id, exercise in EXERCISES.items()}
 FULL_MARKS = sum(MAX_SCORE.values())
 
@@ -89,9 +91,9 @@ def misbehaving_student(folder: Path) -> None:
     edit(folder, "ex08", insert_cell("import os\nos._exit(1)", position=2))  # kills the kernel
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    base = tmp_path_factory.mktemp("class")
+@pytest.fixture(scope="module", params=ENGINES)
+def graded_class(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp(f"class-{request.param}")
     class_dir, output = base / "class", base / "out"
     shutil.copytree(SOLUTIONS, class_dir / "alice")
     shutil.copytree(EXERCISES_DIR, class_dir / "bob")
@@ -99,7 +101,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (class_dir / "not-a-student").mkdir()
     started = time.monotonic()
     command = [sys.executable, "-m", "lesson_app.cli", "grade", str(class_dir), "--json", str(output),
-               "--jobs", str(WORKERS), "--cell-timeout", str(CELL_TIMEOUT)]
+               "--jobs", str(WORKERS), "--cell-timeout", str(CELL_TIMEOUT), "--engine", request.param]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     results = {name: json.loads((output / f"{name}.json").read_text()) for name in ("alice", "bob", "carol")}
@@ -192,19 +194,18 @@ def test_grading_time_is_bounded(graded_class: dict) -> None:
     assert graded_class["seconds"] < 300
 
 
-@pytest.fixture(scope="module")
-def graded_mutants(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Mutant, dict[str, dict]]]:
-    base = tmp_path_factory.mktemp("mutants")
+@pytest.fixture(scope="module", params=ENGINES)
+def graded_mutants(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Mutant, dict[str, dict]]]:
+    base = tmp_path_factory.mktemp(f"mutants-{request.param}")
     mutants = load_mutants()
     jobs = []
     for mutant in mutants:
         solution = SOLUTIONS / notebook_name(mutant.exercise)
         target = mutate(solution, mutant, base / mutant.name / solution.name)
         jobs.append((str(target), mutant.exercise))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        graded = list(pool.map(grade_without_kernel, *zip(*jobs)))
-    return [(mutant, {result.name: result for result in results}) for mutant, results in zip(mutants, graded)]
+    workers = 2 if request.param == "kernel" else None
+    graded = grade_many(jobs, workers=workers, cell_timeout=CELL_TIMEOUT, engine=request.param)
+    return [(mutant, {result.name: result for result in grade.results}) for mutant, grade in zip(mutants, graded)]
 
 
 def test_every_wrong_answer_loses_the_marks_it_should(graded_mutants: list) -> None:

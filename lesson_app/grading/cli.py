@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 DEFAULT_CLASS_OUTPUT = Path("grading-output")
+CHILDREN_PER_CORE = 4  # lesson_app.grading.forked.CHILDREN_PER_CORE, without importing the grader
 
 
 def add_grade_parser(commands: argparse._SubParsersAction) -> None:
@@ -15,8 +15,11 @@ def add_grade_parser(commands: argparse._SubParsersAction) -> None:
         "grade",
         help="grade exercise notebooks: one folder like exercises/, or a class folder of them",
         description=(
-            "Run each notebook in a fresh kernel at time scale 0, then every check (hidden ones too). "
-            "PATH is one student's folder (it holds exNN_*.ipynb) or a class folder with one such folder per student."
+            "Run each notebook in a fresh process at time scale 0, then every check (hidden ones too). "
+            "PATH is one student's folder (it holds exNN_*.ipynb) or a class folder with one such folder per student. "
+            "Engines: 'fork' (default) runs each notebook in a fresh IPython shell forked from one warm grader "
+            "process, cell by cell, with every cell's time limited; 'kernel' runs each notebook in a fresh Jupyter "
+            "kernel (slower; for checking that both agree)."
         ),
     )
     parser.add_argument("path", type=Path, help="a submission folder, or a folder of submission folders")
@@ -25,7 +28,14 @@ def add_grade_parser(commands: argparse._SubParsersAction) -> None:
         help="one submission: write Gradescope results.json here; a class: the output folder "
         f"for one <student>.json each and summary.csv (default {DEFAULT_CLASS_OUTPUT}/)",
     )
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: every core)")
+    parser.add_argument(
+        "--engine", choices=("fork", "kernel"), default=None,
+        help="how each notebook runs: fork (default where os.fork exists) or kernel (a Jupyter kernel per notebook)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None,
+        help=f"notebooks graded at once (default: {CHILDREN_PER_CORE} per core with fork, one per core with kernel)",
+    )
     parser.add_argument("--cell-timeout", type=float, default=None, help="seconds a notebook cell may run (default 15)")
     parser.add_argument("--only", default=None, help="comma-separated exercise ids, e.g. ex01,ex03 (default: all)")
     parser.set_defaults(handler=grade)
@@ -51,7 +61,7 @@ def grade(args: argparse.Namespace) -> int:
         return 2
 
     if is_submission(path):
-        [grade] = grade_submissions([path], exercise_ids=ids, workers=args.jobs, cell_timeout=args.cell_timeout, progress=True)
+        [grade] = grade_submissions([path], exercise_ids=ids, workers=args.jobs, cell_timeout=args.cell_timeout, progress=True, engine=args.engine)
         print(exercise_table(grade))
         if args.json is not None:
             write_json(grade, args.json)
@@ -63,7 +73,7 @@ def grade(args: argparse.Namespace) -> int:
         print(f"sse-lesson grade: {path} holds no exercise notebooks and no student folders with them", file=sys.stderr)
         return 2
     output = args.json if args.json is not None else DEFAULT_CLASS_OUTPUT
-    grades = grade_submissions(students, exercise_ids=ids, workers=args.jobs, cell_timeout=args.cell_timeout, progress=True)
+    grades = grade_submissions(students, exercise_ids=ids, workers=args.jobs, cell_timeout=args.cell_timeout, progress=True, engine=args.engine)
     for grade in grades:
         write_json(grade, output / f"{grade.student}.json")
     write_csv(grades, output / "summary.csv")

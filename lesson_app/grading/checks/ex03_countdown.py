@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sse_starlette import EventSourceResponse
 
 from lesson_app.grading.core import CheckFailed, Exercise, Submission
-from lesson_app.grading.harness import StreamRead, expect_events, read_stream, served
+from lesson_app.grading.harness import StreamRead, expect_events, local_tls, read_stream, served
 
 exercise = Exercise("ex03", "ex03_countdown_generator.ipynb", "countdown: an async generator")
 
@@ -61,7 +61,7 @@ def does_not_block(sub: Submission) -> None:
             return False
         started = time.monotonic()
         try:
-            httpx.get(f"{url}/ping", timeout=3.0)
+            httpx.get(f"{url}/ping", timeout=3.0, verify=local_tls())
         except httpx.TimeoutException:
             raise CheckFailed("a request sent during the countdown got no answer within 3 s: the event loop is blocked") from None
         latency.append(time.monotonic() - started)

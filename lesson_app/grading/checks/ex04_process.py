@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from lesson_app import create_app
 
 from lesson_app.grading.core import CheckFailed, Exercise, Submission
-from lesson_app.grading.harness import event_tuples, expect_equal, expect_events, read_stream, served, short
+from lesson_app.grading.harness import event_tuples, expect_equal, expect_events, local_tls, read_stream, served, short
 
 exercise = Exercise("ex04", "ex04_process_endpoint.ipynb", "GET /tasks/{task_id}/process")
 
@@ -54,7 +54,7 @@ def payloads(sub: Submission) -> None:
 @exercise.check("an unknown task is a 404 with detail 'Task 999 not found', before any stream")
 def unknown_task(sub: Submission) -> None:
     with served(lesson_app_with(sub)) as url:
-        response = httpx.get(f"{url}/tasks/999/process", timeout=3.0)
+        response = httpx.get(f"{url}/tasks/999/process", timeout=3.0, verify=local_tls())
     if response.status_code != 404:
         raise CheckFailed(f"status: expected 404, got {response.status_code} with body {short(response.text)}: look the task up before returning the stream")
     expect_equal("body", {"detail": "Task 999 not found"}, response.json())
@@ -72,7 +72,7 @@ def instant(sub: Submission) -> None:
 @exercise.check("a task created through POST /tasks can be processed (the repo comes from get_task_repo)", hidden=True)
 def created_task(sub: Submission) -> None:
     with served(lesson_app_with(sub)) as url:
-        created = httpx.post(f"{url}/tasks", json={"title": "Grade the exercises"}, timeout=3.0).json()
+        created = httpx.post(f"{url}/tasks", json={"title": "Grade the exercises"}, timeout=3.0, verify=local_tls()).json()
         read = read_stream(f"{url}/tasks/{created['id']}/process")
     expect_events(read, [("start", json.dumps({"task_id": created["id"]}))] + EXPECTED[1:])
 

@@ -8,7 +8,7 @@ import httpx
 from fastapi import APIRouter, FastAPI
 
 from lesson_app.grading.core import CheckFailed, Exercise, Submission
-from lesson_app.grading.harness import event_tuples, expect_equal, read_stream, served
+from lesson_app.grading.harness import event_tuples, expect_equal, local_tls, read_stream, served
 
 exercise = Exercise("ex07", "ex07_resumable_stream.ipynb", "a resumable stream")
 
@@ -68,6 +68,6 @@ def malformed(sub: Submission) -> None:
 @exercise.check("Last-Event-ID of the last item answers 204 No Content (EventSource stops)", hidden=True)
 def finished(sub: Submission) -> None:
     with served(items_app(sub)) as url:
-        response = httpx.get(f"{url}/items/5", headers={"Last-Event-ID": "5"}, timeout=3.0)
+        response = httpx.get(f"{url}/items/5", headers={"Last-Event-ID": "5"}, timeout=3.0, verify=local_tls())
     if response.status_code != 204:
         raise CheckFailed(f"status: expected 204, got {response.status_code} with body {response.text[:200]!r}")

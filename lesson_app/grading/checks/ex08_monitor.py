@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from lesson_app import create_app
 
 from lesson_app.grading.core import CheckFailed, Exercise, Submission
-from lesson_app.grading.harness import StreamRead, event_tuples, expect_equal, read_stream, served, short
+from lesson_app.grading.harness import StreamRead, event_tuples, expect_equal, local_tls, read_stream, served, short
 
 exercise = Exercise("ex08", "ex08_monitor.ipynb", "a monitor of several tasks")
 
@@ -48,7 +48,7 @@ def watch_while_patching(url: str, ids: str, patches: list[tuple[int, dict]], ev
         if read.events and not patched:
             patched.append(True)
             for task_id, body in patches:
-                response = httpx.patch(f"{url}/tasks/{task_id}", json=body, timeout=3.0)
+                response = httpx.patch(f"{url}/tasks/{task_id}", json=body, timeout=3.0, verify=local_tls())
                 if response.status_code != 200:
                     raise CheckFailed(f"PATCH /tasks/{task_id} answered {response.status_code}: {short(response.text)}")
         return len(read.events) >= events
@@ -74,7 +74,7 @@ def sends_updates(sub: Submission) -> None:
 @exercise.check("an unknown task is a 404 with detail 'Task 99 not found', before any stream")
 def unknown_task(sub: Submission) -> None:
     with served(monitor_app(sub)) as url:
-        response = httpx.get(f"{url}/watch?ids=1,99", timeout=3.0)
+        response = httpx.get(f"{url}/watch?ids=1,99", timeout=3.0, verify=local_tls())
     if response.status_code != 404:
         raise CheckFailed(f"status: expected 404, got {response.status_code}: check every id before streaming")
     expect_equal("body", {"detail": "Task 99 not found"}, response.json())
