@@ -43,6 +43,7 @@ from lesson_app.grading.runner import BATCH_ENV
 
 AVAILABLE = hasattr(os, "fork")
 CHILDREN_PER_CORE = 4  # a child mostly waits on its servers and streams
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 GRADING_ENV = {"LESSON_TIME_SCALE": "0", BATCH_ENV: "1"}
 
 Job = tuple[str, str]  # (notebook path, exercise id)
@@ -103,6 +104,17 @@ def _run_cell(shell: Any, source: str, alarm: _CellTimeout, timeout: float) -> t
     return (type(error).__name__ if error is not None else None), alarm.fired
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies, so a killed grader leaves nothing running."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent still kills overdue children itself
+
+
 def _child(cells: list[tuple[int, str]], folder: str, exercise_id: str, cell_timeout: float, out: int, nonce: str) -> None:
     """Runs in the forked child; never returns."""
     from lesson_app.grading.runner import run_checks
@@ -113,6 +125,7 @@ def _child(cells: list[tuple[int, str]], folder: str, exercise_id: str, cell_tim
             data = data[os.write(out, data):]
 
     try:
+        _die_with_parent()
         os.setpgid(0, 0)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
@@ -310,7 +323,7 @@ class _Scheduler:
 
     def _again_without(self, job: _Notebook, cell: int, why: str) -> None:
         job.skip.add(cell)
-        job.restarts.append(f"cell {cell + 1} {why}: the kernel was restarted and the notebook run again without it")
+        job.restarts.append(f"cell {cell + 1} {why}: the notebook was run again, from a fresh start, without it")
         if job.passes >= MAX_PASSES:
             self.done(job.index, failed_everywhere(job.exercise_id, job.path.name, "the notebook kept hanging its kernel", job.seconds()))
             return
@@ -349,6 +362,7 @@ def _preload() -> None:
 
 def _serve(jobs: Sequence[Job], children: int, cell_timeout: float, connection: Connection) -> None:
     """The fork server's main: grade every job, sending ``(index, grade dict)`` as each finishes."""
+    _die_with_parent()
     _preload()
     gc.freeze()  # children's garbage collections then leave the shared (copy-on-write) memory untouched
     scheduler = _Scheduler(jobs, children, cell_timeout, lambda index, grade: connection.send((index, grade.to_dict())))

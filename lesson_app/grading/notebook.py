@@ -164,7 +164,7 @@ async def _grade_async(path: Path, exercise_id: str, cell_timeout: float) -> Not
                     round(time.monotonic() - started, 2),
                 )
         skip.add(hung)
-        restarts.append(f"cell {hung + 1} {why}: the kernel was restarted and the notebook run again without it")
+        restarts.append(f"cell {hung + 1} {why}: the notebook was run again, from a fresh start, without it")
     return failed_everywhere(exercise_id, path.name, "the notebook kept hanging its kernel", round(time.monotonic() - started, 2))
 
 

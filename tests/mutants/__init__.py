@@ -12,9 +12,6 @@ from pathlib import Path
 
 import nbformat
 
-from lesson_app.grading.core import CheckResult
-from lesson_app.grading.runner import run_checks
-
 HERE = Path(__file__).parent
 
 
@@ -49,24 +46,3 @@ def mutate(solution: Path, mutant: Mutant, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
     return target
-
-
-def grade_without_kernel(path: str, exercise_id: str) -> list[CheckResult]:
-    """Run the notebook's plain-Python code cells in a fresh namespace, then every check.
-
-    The kernel path is covered by ``test_grading``'s class run; here only what the
-    checks catch is measured, so the many mutants skip the kernel start-up.
-    Cells that are not plain Python (top-level ``await``: the "try it" cells) and
-    the check cell are skipped.
-    """
-    notebook = nbformat.read(path, as_version=4)
-    namespace: dict = {"__name__": "__main__"}
-    for cell in notebook.cells:
-        if cell.cell_type != "code" or "lesson_app.grading" in cell.source:
-            continue
-        try:
-            code = compile(cell.source, f"<{exercise_id} cell>", "exec")
-        except SyntaxError:
-            continue
-        exec(code, namespace)
-    return run_checks(exercise_id, namespace)
