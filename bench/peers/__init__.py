@@ -14,20 +14,10 @@ from __future__ import annotations
 
 import os
 
+from lesson_app.streams import canned_reply, tokenize  # the agent's scripted reply is the course's own, not the seed's
+
 TIME_SCALE = float(os.environ.get("LESSON_TIME_SCALE") or 1)
 HEARTBEAT = float(os.environ.get("LESSON_HEARTBEAT") or 15)
 MONITOR_SNAPSHOT_IDS = (1, 2, 3)
 
-
-def canned_reply(prompt: str) -> str:
-    """The agent's scripted answer, word for word the lesson app's."""
-    return (
-        f'You asked: "{prompt}". '
-        "Streaming sends each token the moment it is ready, so you read the answer "
-        "while it is still being written. In the next lesson a real agent writes it."
-    )
-
-
-def tokenize(text: str) -> list[str]:
-    words = text.split(" ")
-    return [words[0]] + [" " + word for word in words[1:]]
+__all__ = ["HEARTBEAT", "MONITOR_SNAPSHOT_IDS", "TIME_SCALE", "canned_reply", "tokenize"]
