@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 
-from lesson_app.streams import canned_reply, tokenize  # the agent's scripted reply is the course's own, not the seed's
+# The agent's scripted reply is the course's own, not the seed's; the system events are the seed's list.
+from lesson_app.streams import SYSTEM_EVENTS, canned_reply, tokenize
 
 TIME_SCALE = float(os.environ.get("LESSON_TIME_SCALE") or 1)
 HEARTBEAT = float(os.environ.get("LESSON_HEARTBEAT") or 15)
 MONITOR_SNAPSHOT_IDS = (1, 2, 3)
 
-__all__ = ["HEARTBEAT", "MONITOR_SNAPSHOT_IDS", "TIME_SCALE", "canned_reply", "tokenize"]
+__all__ = ["HEARTBEAT", "MONITOR_SNAPSHOT_IDS", "SYSTEM_EVENTS", "TIME_SCALE", "canned_reply", "tokenize"]

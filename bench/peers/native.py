@@ -14,18 +14,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from bench.peers import TIME_SCALE, canned_reply, tokenize
+from bench.peers import SYSTEM_EVENTS, TIME_SCALE, canned_reply, tokenize
 
 app = FastAPI(title="Task API")
-
-SYSTEM_EVENTS = (
-    ("info", "System started"),
-    ("task_created", {"task_id": 1}),
-    ("task_updated", {"task_id": 1, "status": "in_progress"}),
-    ("task_completed", {"task_id": 1}),
-    ("info", "Batch complete"),
-)
-
 
 @app.get("/tasks/stream", response_class=EventSourceResponse)
 async def stream_task_updates() -> AsyncIterator[ServerSentEvent]:
