@@ -21,6 +21,10 @@ class CheckFailed(AssertionError):
     """A check's verdict: what was expected and what arrived."""
 
 
+class StudentRaised(Exception):
+    """The student's code raised, in a process of its own; the message is ``"Type: message"``."""
+
+
 @dataclass(frozen=True)
 class CheckResult:
     exercise: str
@@ -131,8 +135,8 @@ class Exercise:
         return sum(check.points for check in self.checks)
 
 
-def run_check(check: Check, submission: Submission) -> CheckResult:
-    """Run one check on a daemon thread; past its time limit it is abandoned, never awaited."""
+def run_check(check: Check, submission: Submission, on_abandon: Callable[[], None] | None = None) -> CheckResult:
+    """Run one check on a daemon thread; past its time limit it is abandoned (``on_abandon`` runs), never awaited."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
@@ -150,6 +154,8 @@ def run_check(check: Check, submission: Submission) -> CheckResult:
     seconds = time.monotonic() - started
     if thread.is_alive():
         _interrupt(thread)
+        if on_abandon is not None:
+            on_abandon()
         message = (
             f"no verdict within the {check.time_limit:g} s time limit: the code under test hangs or loops forever "
             "(if the notebook turns slow afterwards, restart its kernel)"
@@ -160,6 +166,8 @@ def run_check(check: Check, submission: Submission) -> CheckResult:
         return _result(check, True, "", seconds)
     if isinstance(error, CheckFailed):
         message = str(error)
+    elif isinstance(error, StudentRaised):
+        message = f"your code raised {error}"
     else:
         message = f"your code raised {type(error).__name__}: {error}"
     raised = outcome.get("server_errors") or []
