@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import shutil
 import threading
 from collections.abc import Iterator
@@ -61,7 +62,6 @@ class NotebookRun(Submission):
         self._process: SandboxProcess | None = None
         self._uid: int | None = None
         self._lock = threading.RLock()
-        self._ids = itertools.count(1)
         self._sockets = itertools.count(1)
         self._errors: list[str] = []
 
@@ -124,7 +124,7 @@ class NotebookRun(Submission):
         return None
 
     def _exchange(self, process: SandboxProcess, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        request_id = next(self._ids)
+        request_id = secrets.token_hex(8)  # unguessable: a forged reply cannot answer a request it has not seen
         process.channel.send({**request, "id": request_id})
         while True:
             reply = process.channel.receive(timeout)

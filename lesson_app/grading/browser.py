@@ -138,13 +138,15 @@ def run_scenarios(script: str) -> dict[str, Run]:
             pages = {}
             for name, path in SCENARIOS.items():
                 page = browser.new_page()
-                page.goto(f"{server.url}/page?url={path}")
+                page.goto(f"{server.url}/page?url={path}", wait_until="commit")
                 pages[name] = page
             for name, page in pages.items():
                 try:
+                    page.wait_for_load_state()
                     page.wait_for_function(
                         "window.__log.some(([k]) => ['done', 'server-error', 'connection-lost'].includes(k))"
                         " || window.__errors.length > 0",
+                        polling=50,
                         timeout=SCENARIO_TIMEOUT * 1000,
                     )
                 except Exception:  # noqa: BLE001 - a page that never logs the end is a result too
