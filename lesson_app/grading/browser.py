@@ -9,6 +9,7 @@ connections each one gets. The page loads the student's JavaScript, calls
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import json
 import os
@@ -124,49 +125,109 @@ def chromium() -> str:
     return path
 
 
-def run_scenarios(script: str) -> dict[str, Run]:
-    """Every scenario of ``SCENARIOS`` with ``script`` loaded, in one headless Chromium."""
-    from playwright.sync_api import sync_playwright
+class BrowserService:
+    """One headless Chromium, shared by every run in this process, driven from a thread of its own.
 
-    from lesson_app.server import BackgroundServer
+    Playwright's objects belong to the event loop that made them; checks run in
+    threads of their own, so they hand their work to this loop instead.
+    """
 
-    app = replay_app(script)
-    runs: dict[str, Run] = {}
-    with BackgroundServer(app) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._browser: Any = None
+        self._playwright: Any = None
+        self._lock = threading.Lock()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="chromium", daemon=True).start()
+                self._loop = loop
+                atexit.register(self.close)
+            return self._loop
+
+    async def _browser_ready(self) -> Any:
+        if self._browser is None or not self._browser.is_connected():
+            from playwright.async_api import async_playwright
+
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            self._browser = await self._playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        return self._browser
+
+    def run(self, script: str, timeout: float) -> dict[str, Run]:
+        future = asyncio.run_coroutine_threadsafe(self._run(script), self._ensure_loop())
+        return future.result(timeout)
+
+    async def _run(self, script: str) -> dict[str, Run]:
+        from lesson_app.server import BackgroundServer
+
+        browser = await self._browser_ready()
+        app = replay_app(script)
+        server = await asyncio.to_thread(BackgroundServer(app).start)
+        context = await browser.new_context()
         try:
-            pages = {}
-            for name, path in SCENARIOS.items():
-                page = browser.new_page()
-                page.goto(f"{server.url}/page?url={path}", wait_until="commit")
-                pages[name] = page
+            pages = {name: await context.new_page() for name in SCENARIOS}
+            await asyncio.gather(*(page.goto(f"{server.url}/page?url={SCENARIOS[name]}") for name, page in pages.items()))
+            await asyncio.gather(*(self._until_ended(page) for page in pages.values()))
+            await asyncio.sleep(SETTLE)  # any reconnect happens now
+            runs = {}
             for name, page in pages.items():
-                try:
-                    page.wait_for_load_state()
-                    page.wait_for_function(
-                        "window.__log.some(([k]) => ['done', 'server-error', 'connection-lost'].includes(k))"
-                        " || window.__errors.length > 0",
-                        polling=50,
-                        timeout=SCENARIO_TIMEOUT * 1000,
-                    )
-                except Exception:  # noqa: BLE001 - a page that never logs the end is a result too
-                    pass
-            page_list = list(pages.items())
-            page_list[0][1].wait_for_timeout(SETTLE * 1000)
-            for name, page in page_list:
-                state = page.evaluate(
+                state = await page.evaluate(
                     "() => ({log: window.__log, errors: window.__errors,"
                     " ready: window.__source && typeof window.__source.readyState === 'number'"
                     " ? window.__source.readyState : null})"
                 )
                 runs[name] = Run(state["log"], state["errors"], state["ready"], app.state.connections[SCENARIOS[name]])
+            return runs
         finally:
-            browser.close()
-    return runs
+            await context.close()
+            await asyncio.to_thread(server.stop)
+
+    @staticmethod
+    async def _until_ended(page: Any) -> None:
+        try:
+            await page.wait_for_function(
+                "window.__log.some(([k]) => ['done', 'server-error', 'connection-lost'].includes(k))"
+                " || window.__errors.length > 0",
+                polling=50,
+                timeout=SCENARIO_TIMEOUT * 1000,
+            )
+        except Exception:  # noqa: BLE001 - a page that never logs the end is a result too
+            pass
+
+    def close(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        async def shut() -> None:
+            if self._browser is not None:
+                await self._browser.close()
+            if self._playwright is not None:
+                await self._playwright.stop()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shut(), loop).result(10)
+        except Exception:  # noqa: BLE001 - at exit, a browser already gone is fine
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+
+
+_service = BrowserService()
+RUN_TIMEOUT = 25.0
+
+
+def run_scenarios(script: str) -> dict[str, Run]:
+    """Every scenario of ``SCENARIOS`` with ``script`` loaded, in this process's headless Chromium."""
+    chromium()  # a clear failure when there is none
+    return _service.run(script, RUN_TIMEOUT)
 
 
 _cache: dict[str, dict[str, Run]] = {}
-_cache_lock = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
 
 
 def scenarios_for(script: Any) -> dict[str, Run]:
@@ -174,7 +235,12 @@ def scenarios_for(script: Any) -> dict[str, Run]:
     if not isinstance(script, str) or "watchTask" not in script:
         raise CheckFailed("WATCH_TASK_JS should be a string of JavaScript that defines function watchTask(url, log)")
     key = hashlib.sha256(script.encode()).hexdigest()
-    with _cache_lock:
+    with _locks_lock:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
         if key not in _cache:
-            _cache[key] = run_scenarios(script)
+            try:
+                _cache[key] = run_scenarios(script)
+            except TimeoutError:
+                raise CheckFailed(f"the page did not finish within {RUN_TIMEOUT:g} s") from None
         return _cache[key]
