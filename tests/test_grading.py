@@ -215,10 +215,14 @@ def test_grading_time_is_bounded_and_leaves_nothing_running(graded_class: dict) 
     assert sandbox_processes() == []
 
 
+# The seed's own hands-on answer to ex04 waits with asyncio.sleep(1), not the app's Pace: it must pass too.
+SEED_EX04 = Mutant("seed_hands_on_answer", "ex04", "the seed's verbatim answer", [("await pace.sleep(1)", "await asyncio.sleep(1)")], [])
+
+
 @pytest.fixture(scope="module")
 def graded_mutants(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Mutant, dict[str, dict]]]:
     base = tmp_path_factory.mktemp("mutants")
-    mutants = load_mutants()
+    mutants = [*load_mutants(), SEED_EX04]
     jobs = []
     for mutant in mutants:
         solution = SOLUTIONS / notebook_name(mutant.exercise)
@@ -228,8 +232,14 @@ def graded_mutants(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Mutan
     return [(mutant, {result.name: result for result in grade.results}) for mutant, grade in zip(mutants, graded)]
 
 
+def test_the_seeds_own_answer_gets_full_marks_on_ex04(graded_mutants: list) -> None:
+    [results] = [results for mutant, results in graded_mutants if mutant is SEED_EX04]
+    assert {name: result.message for name, result in results.items() if not result.passed} == {}
+
+
 def test_every_wrong_answer_loses_the_marks_it_should(graded_mutants: list) -> None:
     caught, report = 0, []
+    graded_mutants = [(mutant, results) for mutant, results in graded_mutants if mutant is not SEED_EX04]
     for mutant, results in graded_mutants:
         failed = {name for name, result in results.items() if not result.passed}
         expected = {name for name in results if any(part in name for part in mutant.loses)}
