@@ -16,9 +16,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpcore  # noqa: F401 - httpx imports it on first use: import it now, not in several check threads at once
 import nbformat
 
 from lesson_app.grading.core import run_check
+from lesson_app.grading.harness import local_tls
 
 from grader.checks import exercise
 from grader.grades import NotebookGrade, failed_everywhere
@@ -118,6 +120,7 @@ def grade_notebooks(
     """Grade every job, ``workers`` at a time, calling ``done(index, grade)`` as each finishes; return the
     sandbox level used. Every process a notebook started is gone before its ``done`` is called."""
     workers = max(1, min(workers or default_workers(), max(1, len(jobs))))
+    local_tls()
     level = sandbox_level()
     jobs_root = Path(tempfile.mkdtemp(prefix="lesson-grading-"))
     os.chmod(jobs_root, 0o711)

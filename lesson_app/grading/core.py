@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lesson_app.grading.harness import Site
 
-DEFAULT_TIME_LIMIT = 5.0
+DEFAULT_TIME_LIMIT = 10.0  # seconds: a hang costs this much; a busy machine still gets its answer
 
 
 class CheckFailed(AssertionError):

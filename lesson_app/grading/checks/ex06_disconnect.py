@@ -63,7 +63,7 @@ def cleanup_on_disconnect(sub: Submission) -> None:
         wait_for_cleanup(site)
 
 
-@exercise.check("heartbeat comments keep an idle stream alive", time_limit=6.0)
+@exercise.check("heartbeat comments keep an idle stream alive", time_limit=10.0)
 def heartbeats(sub: Submission) -> None:
     with sub.serve("ticks") as site:
         read = read_stream(site, "/ticks?delay=30&heartbeat=0.2", until=lambda r: len(r.comments) >= 3, timeout=2.0)
