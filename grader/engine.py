@@ -41,15 +41,16 @@ def default_workers() -> int:
 
 
 def sandbox_level() -> str:
+    """The strongest isolation available here, or the weaker one ``LESSON_SANDBOX_LEVEL`` asks for."""
     detected = detect_level()
     forced = os.environ.get(LEVEL_ENV)
-    if forced:
-        if forced not in LEVELS:
-            raise ValueError(f"{LEVEL_ENV} must be one of {', '.join(LEVELS)}, got {forced!r}")
-        if LEVELS.index(forced) < LEVELS.index(detected):
-            return detected if forced == "full" else forced
-        return forced
-    return detected
+    if not forced:
+        return detected
+    if forced not in LEVELS:
+        raise ValueError(f"{LEVEL_ENV} must be one of {', '.join(LEVELS)}, got {forced!r}")
+    if LEVELS.index(forced) < LEVELS.index(detected):
+        raise ValueError(f"{forced!r} isolation is not available here; the strongest is {detected!r}")
+    return forced
 
 
 def hidden_paths(jobs: Sequence[Job], extra: Sequence[Path]) -> list[Path]:

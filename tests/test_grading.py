@@ -303,6 +303,19 @@ def test_cheats_cost_no_more_than_their_own_time_limits(graded_cheats: dict) -> 
     assert graded_cheats["seconds"] < 300
 
 
+@pytest.mark.parametrize("level", ["userns", "process"])
+def test_weaker_isolation_levels_grade_the_same(level: str, tmp_path: Path) -> None:
+    """Without root the grader isolates less (see grader.sandbox.isolation); the grades must not change."""
+    output = tmp_path / "results.json"
+    env = {**os.environ, "LESSON_SANDBOX_LEVEL": level}
+    done = subprocess.run(grade_command(SOLUTIONS, output, "--only", "ex01,ex04"), capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(output.read_text())
+    assert results["score"] == MAX_SCORE["ex01"] + MAX_SCORE["ex04"], [t["output"] for t in results["tests"]]
+    assert sandbox_processes() == []
+
+
 @pytest.mark.parametrize("exercise_id", ["ex03", "ex06"])
 def test_check_in_a_student_kernel_answers_quickly(exercise_id: str, tmp_path: Path) -> None:
     """The slowest exercises' check cells, run as a student would in a real kernel."""

@@ -25,6 +25,7 @@ from lesson_app.wire import Event, EventParser
 from lesson_app.grading.core import CheckFailed
 
 STOP_WAIT = 1.0
+READ_TIMEOUT = 6.0  # seconds a check waits for a stream that should take milliseconds: room for a busy machine
 MAX_BODY = 1 << 20  # a stream longer than this is cut off: no check needs more
 
 
@@ -82,13 +83,13 @@ class Site:
     url: str
     uds: str | None = None
 
-    def client(self, timeout: float | httpx.Timeout = 3.0) -> httpx.Client:
+    def client(self, timeout: float | httpx.Timeout = READ_TIMEOUT) -> httpx.Client:
         transport = httpx.HTTPTransport(uds=self.uds, verify=local_tls()) if self.uds else None
         return httpx.Client(base_url=self.url, timeout=timeout, verify=local_tls(), transport=transport)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One whole request; ``CheckFailed`` if the app does not answer in time."""
-        timeout = kwargs.pop("timeout", 3.0)
+        timeout = kwargs.pop("timeout", READ_TIMEOUT)
         with self.client(timeout) as client:
             try:
                 return client.request(method, path, **kwargs)
@@ -155,7 +156,7 @@ def read_stream(
     headers: dict[str, str] | None = None,
     max_events: int = 200,
     until: Callable[[StreamRead], bool] | None = None,
-    timeout: float = 3.0,
+    timeout: float = READ_TIMEOUT,
 ) -> StreamRead:
     """GET ``path`` of ``site`` and parse the event stream until it ends, ``until`` says stop,
     ``max_events`` arrive or ``timeout`` seconds pass. Stopping early closes the

@@ -38,7 +38,7 @@ def watch_while_patching(site: Site, ids: str, patches: list[tuple[int, dict]], 
                     raise CheckFailed(f"PATCH /tasks/{task_id} answered {response.status_code}: {short(response.text)}")
         return len(read.events) >= events
 
-    return read_stream(site, f"/watch?ids={ids}", until=after_snapshot, timeout=3.0)
+    return read_stream(site, f"/watch?ids={ids}", until=after_snapshot)
 
 
 @exercise.check("GET /watch?ids=1,2 opens with a snapshot of tasks 1 and 2")
