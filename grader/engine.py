@@ -29,6 +29,7 @@ from grader.sandbox.isolation import LEVELS, detect_level
 from grader.sandbox.launcher import ROOT, UidPool, Zygote
 
 DEFAULT_CELL_TIMEOUT = 15.0
+BROWSER_EXERCISE = "ex09"
 LEVEL_ENV = "LESSON_SANDBOX_LEVEL"  # force a weaker level (tests of each level, or a machine that needs it)
 CHECKS_PER_CORE = 4  # a notebook mostly waits on its servers and streams
 INSTRUCTOR_ONLY = ("grader", "solutions", "tests", ".git", "bench", "autograder", ".venv-lowest")
@@ -68,6 +69,17 @@ def exposed_paths(jobs_root: Path) -> list[Path]:
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(lesson_app.__file__).parent, jobs_root}
     paths |= {Path(entry) for entry in sys.path if entry and Path(entry).is_dir() and Path(entry) != ROOT}
     return sorted({path.resolve() for path in paths})
+
+
+def warm_browser() -> None:
+    """Start the grader's Chromium before the browser checks need it; without one, those checks say why."""
+    from lesson_app.grading.browser import warm_up
+    from lesson_app.grading.core import CheckFailed
+
+    try:
+        warm_up()
+    except (CheckFailed, Exception):  # noqa: BLE001 - the checks report a missing or broken browser themselves
+        pass
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -126,6 +138,8 @@ def grade_notebooks(
     jobs_root = Path(tempfile.mkdtemp(prefix="lesson-grading-"))
     os.chmod(jobs_root, 0o711)
     zygote = Zygote(level, hidden_paths(jobs, hide), exposed_paths(jobs_root)).start()
+    if any(exercise_id == BROWSER_EXERCISE for _, exercise_id in jobs):
+        warm_browser()
     uids = UidPool(workers) if level == "full" else None
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool:

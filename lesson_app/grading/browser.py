@@ -216,7 +216,13 @@ class BrowserService:
 
 
 _service = BrowserService()
-RUN_TIMEOUT = 25.0
+RUN_TIMEOUT = 50.0
+
+
+def warm_up() -> None:
+    """Start this process's Chromium now, so the first browser check does not pay for it."""
+    chromium()
+    asyncio.run_coroutine_threadsafe(_service._browser_ready(), _service._ensure_loop()).result(RUN_TIMEOUT)
 
 
 def run_scenarios(script: str) -> dict[str, Run]:

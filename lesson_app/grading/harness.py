@@ -108,6 +108,32 @@ class Site:
         return self.request("PATCH", path, **kwargs)
 
 
+def fastest_answer(site: Site, path: str, requests: int = 3, timeout: float = 3.0) -> float:
+    """Send ``requests`` GETs to ``path`` at once; the seconds the fastest took to answer.
+
+    A server whose event loop is blocked answers none of them until it unblocks;
+    one that is merely slow (a busy machine) answers at least one of them soon.
+    """
+    latencies: list[float] = []
+
+    def one() -> None:
+        started = time.monotonic()
+        try:
+            site.get(path, timeout=timeout)
+        except CheckFailed:
+            return
+        latencies.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=one, name="fastest-answer", daemon=True) for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 1.0)
+    if not latencies:
+        raise CheckFailed(f"GET {path} got no answer within {timeout:g} s: the event loop is blocked")
+    return min(latencies)
+
+
 @contextmanager
 def served(app: Any, uds: str | None = None) -> Iterator[str]:
     """Serve ``app`` on a free port (or on the Unix socket ``uds``); yield its URL.
