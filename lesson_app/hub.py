@@ -135,12 +135,22 @@ def hub_url_from_env() -> str:
     return os.environ.get(HUB_URL_ENV, "").strip()
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def check_hub_url(url: str) -> str:
+    """``url`` stripped, if it names a hub: empty or ``memory://`` (in-process), or a Redis URL."""
+    url = url.strip()
+    if url in IN_PROCESS_URLS or url.startswith(REDIS_SCHEMES):
+        return url
+    raise ValueError(f"hub URL must be empty, memory:// or redis://HOST:PORT/DB, got {url!r}")
+
+
 def hub_from_url(url: str) -> Hub:
     """``""`` or ``memory://``: the in-process hub; ``redis://`` or ``rediss://``: Redis Streams."""
+    url = check_hub_url(url)
     if url in IN_PROCESS_URLS:
         return EventHub()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from lesson_app.hub_redis import RedisStreamHub  # redis is imported only when asked for
+    from lesson_app.hub_redis import RedisStreamHub  # redis is imported only when asked for
 
-        return RedisStreamHub(url)
-    raise ValueError(f"hub URL must be empty, memory:// or redis://HOST:PORT/DB, got {url!r}")
+    return RedisStreamHub(url)
