@@ -24,6 +24,9 @@ def serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 def serve_workers(args: argparse.Namespace, host: str) -> int:
     """N worker processes on one port: each imports ``lesson_app.main:app``, configured by the environment."""
     import os
@@ -53,7 +56,11 @@ def serve_workers(args: argparse.Namespace, host: str) -> int:
         "(Ctrl+C stops it)",
         flush=True,
     )
-    uvicorn.run("lesson_app.main:app", host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    uvicorn.run(
+        "lesson_app.main:app", host=args.host, port=args.port, workers=args.workers, log_level=args.log_level,
+        # uvicorn kills a worker that misses a 5 s health check, even one still importing on a busy machine.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
     return 0
 
 

@@ -120,7 +120,8 @@ def test_with_the_in_process_hub_b_never_hears_of_a_patch_on_a() -> None:
 
 def uvicorn_workers(port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "lesson_app.main:app", "--workers", "2",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            "--timeout-worker-healthcheck", "30"]  # fmt: skip  (a busy CI machine imports slowly)
 
 
 def sse_lesson_workers(port: int, hub: str) -> list[str]:
