@@ -214,3 +214,21 @@ def test_the_in_process_default_never_imports_redis() -> None:
     code = "import sys; from lesson_app import create_app; create_app(); assert 'redis' not in sys.modules, 'imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--hub", "http://127.0.0.1:6379"], "hub URL must be empty, memory:// or redis://HOST:PORT/DB"),
+        (["serve", "--workers", "0"], "must be >= 1"),
+    ],
+)
+def test_serve_refuses_a_bad_hub_or_worker_count(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lesson_app.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
