@@ -277,4 +277,5 @@ class RedisStreamHub:
             await self._aredis.aclose()
             self._aredis = None
             self._loop = None
+        self.last_id = None  # a server started again reads from the stream's end, as a fresh one does
         self.redis.close()
