@@ -55,31 +55,33 @@ class RedisTaskRepository:
     def _key(self, task_id: int) -> str:
         return f"{self._task_prefix}{task_id}"
 
-    def _seeded(self, pipe: redis.client.Pipeline) -> None:
-        self._seed(keys=[self._counter, self._ids], args=self._seed_args, client=pipe)
+    def _read(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Run ``commands`` in one round trip, seeding the tasks first if this Redis has none yet."""
+        for _ in range(2):
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.exists(self._counter)
+                for command in commands:
+                    pipe.execute_command(*command)
+                seeded, *results = pipe.execute()
+            if seeded:
+                return results
+            self._seed(keys=[self._counter, self._ids], args=self._seed_args)  # rare: a fresh Redis
+        raise redis.RedisError("the tasks could not be seeded")
 
     def list(self) -> list[Task]:
-        with self.redis.pipeline(transaction=False) as pipe:
-            self._seeded(pipe)
-            pipe.lrange(self._ids, 0, -1)
-            _, ids = pipe.execute()
+        [ids] = self._read(("LRANGE", self._ids, 0, -1))
         with self.redis.pipeline(transaction=False) as pipe:
             for task_id in ids:
                 pipe.hgetall(self._key(int(task_id)))
             return [task for task in map(as_task, pipe.execute()) if task is not None]
 
     def get_by_id(self, task_id: int) -> Task | None:
-        with self.redis.pipeline(transaction=False) as pipe:
-            self._seeded(pipe)
-            pipe.hgetall(self._key(task_id))
-            _, fields = pipe.execute()
+        [fields] = self._read(("HGETALL", self._key(task_id)))
         return as_task(fields)
 
     def create(self, title: str, status: str = "pending") -> Task:
-        with self.redis.pipeline(transaction=False) as pipe:
-            self._seeded(pipe)
-            pipe.incr(self._counter)
-            _, task_id = pipe.execute()
+        self._read()  # seeds a fresh Redis before the counter moves: INCR would create it at 1
+        task_id = self.redis.incr(self._counter)
         task = {"id": task_id, "title": title, "status": status}
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key(task_id), mapping=task)
