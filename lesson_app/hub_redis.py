@@ -33,7 +33,13 @@ BLOCK_MS = 1_000
 READ_COUNT = 500
 BACKOFF_FIRST, BACKOFF_MAX = 0.05, 1.0
 SOCKET_TIMEOUT = 10.0  # longer than BLOCK_MS: a blocked XREAD is not a dead connection
+READER_STOP_TIMEOUT = 2.0
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def is_stream_id(text: str) -> bool:
@@ -140,6 +146,7 @@ class RedisStreamHub:
         self._subscriptions: set[StreamSubscription] = set()
         self._reader: asyncio.Task[None] | None = None
         self._reader_lock: asyncio.Lock | None = None
+        self._closing = False
         self.last_id: str | None = None
 
     # --- writing ------------------------------------------------------------------
@@ -193,10 +200,12 @@ class RedisStreamHub:
         """The one supervised reader of this process: resumes from ``last_id`` after any failure."""
         client = self._client()
         delay = BACKOFF_FIRST
-        while True:
+        while not self._closing:
             try:
                 response = await client.xread({self.stream: self.last_id}, count=READ_COUNT, block=self.block_ms)
             except Exception as exc:  # a supervised loop: any failure is retried, cancellation is not
+                if self._closing or _being_cancelled():
+                    return  # a cancellation redis-py turned into a connection error while connecting
                 self.reconnects += 1
                 logger.warning("hub reader lost Redis (%s); retrying in %.2f s", exc, delay)
                 await asyncio.sleep(delay)
@@ -267,12 +276,13 @@ class RedisStreamHub:
     async def aclose(self) -> None:
         """Stop the reader and close both clients."""
         if self._reader is not None:
-            self._reader.cancel()
-            try:
-                await self._reader
-            except asyncio.CancelledError:
-                pass
+            self._closing = True
+            deadline = asyncio.get_running_loop().time() + READER_STOP_TIMEOUT
+            while not self._reader.done() and asyncio.get_running_loop().time() < deadline:
+                self._reader.cancel()  # again: redis-py can swallow one that lands while it connects
+                await asyncio.wait({self._reader}, timeout=0.05)
             self._reader = None
+            self._closing = False
         if self._aredis is not None:
             await self._aredis.aclose()
             self._aredis = None

@@ -132,3 +132,21 @@ def test_a_slow_subscriber_never_blocks_the_publisher(make_hub: Callable[..., Hu
                 assert hub.subscriber_count == 1  # only the reader is left
 
     run(make_hub(max_queue=3), scenario)
+
+
+def test_closing_right_after_subscribing_is_prompt(make_hub: Callable[..., Hub]) -> None:
+    """A stopping server closes its hub at once, even while the hub's reader is still connecting."""
+
+    async def scenario() -> list[float]:
+        took = []
+        for _ in range(5):
+            hub = make_hub()
+            async with hub.subscribe([1]):
+                pass
+            started = asyncio.get_running_loop().time()
+            await asyncio.wait_for(hub.aclose(), 5)
+            took.append(asyncio.get_running_loop().time() - started)
+        return took
+
+    took = asyncio.run(scenario())
+    assert max(took) < 0.5, took  # the reader blocks on XREAD for up to 1 s: closing must not wait for it
