@@ -76,7 +76,9 @@ def run(selected: list[str], sizes: figures.Sizes, log_dir: str, quick: bool = F
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of every figure")
-    parser.add_argument("--only", choices=FIGURES + ON_REQUEST, action="append", help="run this figure only (repeatable)")
+    parser.add_argument(
+        "--only", choices=FIGURES + ON_REQUEST, action="append", help="run this figure only (repeatable)"
+    )
     parser.add_argument("--rounds", type=int, help="rounds per peer for the throughput figures")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for latest.json and connections.png")
     args = parser.parse_args(argv)

@@ -132,7 +132,8 @@ def table(results: dict[str, Any]) -> str:
 
     if "hub" in figures:
         hub = figures["hub"]
-        for key, label in (("redis_2_workers", "Redis Streams, 2 workers"), ("in_process_1_worker", "in-process, 1 worker")):
+        setups = (("redis_2_workers", "Redis Streams, 2 workers"), ("in_process_1_worker", "in-process, 1 worker"))
+        for key, label in setups:
             row = hub[key]
             lines.append(
                 f"| 8. hub, {label}: PATCH-to-event p50 / p95 ms, lost / duplicated "

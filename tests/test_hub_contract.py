@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lesson_app.hub import EventHub, Hub, hub_from_url
+from lesson_app.hub import EventHub, Hub
 from tests.redis_fixture import redis_server, redis_url  # noqa: F401  (fixtures)
 
 GET_TIMEOUT = 5.0
