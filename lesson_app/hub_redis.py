@@ -33,6 +33,7 @@ BLOCK_MS = 1_000
 READ_COUNT = 500
 BACKOFF_FIRST, BACKOFF_MAX = 0.05, 1.0
 SOCKET_TIMEOUT = 10.0  # longer than BLOCK_MS: a blocked XREAD is not a dead connection
+WRITE_TIMEOUT = 2.0  # a blocking call holds up its event loop: a hung Redis must not hold it long
 READER_STOP_TIMEOUT = 2.0
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -137,7 +138,9 @@ class RedisStreamHub:
         self.maxlen = maxlen
         self.max_queue = max_queue
         self.block_ms = block_ms
-        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT)
+        self.redis = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=WRITE_TIMEOUT, socket_connect_timeout=WRITE_TIMEOUT
+        )
         self.reconnects = 0
         self.dropped_subscribers = 0
         self._aredis: redis.asyncio.Redis | None = None
