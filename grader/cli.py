@@ -25,7 +25,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         help="one submission: write Gradescope results.json here; a class: the output folder "
         f"for one <student>.json each and summary.csv (default {DEFAULT_CLASS_OUTPUT}/)",
     )
-    parser.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: 4 per core)")
+    parser.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: 8 per core)")
     parser.add_argument("--cell-timeout", type=float, default=None, help="seconds a notebook cell may run (default 15)")
     parser.add_argument("--only", default=None, help="comma-separated exercise ids, e.g. ex01,ex03 (default: all)")
     parser.set_defaults(handler=grade)

@@ -31,7 +31,7 @@ from grader.sandbox.launcher import ROOT, UidPool, Zygote
 DEFAULT_CELL_TIMEOUT = 15.0
 BROWSER_EXERCISE = "ex09"
 LEVEL_ENV = "LESSON_SANDBOX_LEVEL"  # force a weaker level (tests of each level, or a machine that needs it)
-CHECKS_PER_CORE = 4  # a notebook mostly waits on its servers and streams
+CHECKS_PER_CORE = 8  # notebooks graded at once per core: each mostly waits on its servers and streams
 INSTRUCTOR_ONLY = ("grader", "solutions", "tests", ".git", "bench", "autograder", ".venv-lowest")
 
 Job = tuple[str, str]  # (notebook path, exercise id)

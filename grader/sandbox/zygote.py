@@ -49,10 +49,29 @@ def preload() -> Any:
 
     local_tls()
     uvicorn.Config(lesson_app.main.app, log_config=None).load()  # imports uvicorn's protocol modules
+    warm_up_a_server()
     config = Config()
     config.HistoryManager.enabled = False  # no history thread, no sqlite file
     config.InteractiveShell.colors = "NoColor"
     return InteractiveShell.instance(config=config)
+
+
+def warm_up_a_server() -> None:
+    """Serve one stream on a Unix socket and stop: what a check's first server would otherwise import and build
+    lazily (anyio's backend, the HTTP protocol, sse-starlette's response) is then ready in every child."""
+    import tempfile
+
+    import httpx
+
+    from lesson_app import create_app
+    from lesson_app.server import BackgroundServer
+
+    with tempfile.TemporaryDirectory(prefix="zygote-") as folder:
+        path = os.path.join(folder, "warm.sock")
+        with BackgroundServer(create_app(time_scale=0), uds=path) as server:
+            with httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url=server.url) as client:
+                client.get("/tasks/stream").read()
+                client.get("/tasks/1")
 
 
 def prepare_file_system(level: str, hide: list[Path], expose: list[Path]) -> None:
