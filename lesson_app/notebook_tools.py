@@ -67,6 +67,24 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0, interval: fl
     return time.perf_counter() - started
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """True once an HTTP server answers at ``url`` (any status), False while nothing listens."""
+    try:
+        httpx.get(url, timeout=1.0)
+    except httpx.TransportError:
+        return False
+    return True
+
+
 def fetch_stats(base_url: str) -> dict[str, Any]:
     """The lesson app's ``GET /stats``: streams open now and how past streams ended."""
     response = httpx.get(f"{base_url}/stats", timeout=5.0)
