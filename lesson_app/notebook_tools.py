@@ -166,7 +166,9 @@ class HeadlessChromium:
     A script runs in a page of the server's own origin and records what it saw in ``window.seen``::
 
         async with HeadlessChromium() as chromium:
-            seen = await chromium.run(f"{url}/", "window.seen = []; ...", seconds=1.0)
+            seen = await chromium.run(f"{url}/openapi.json", "window.seen = []; ...", seconds=1.0)
+
+    Any page of the server's own address will do: the script's relative URLs then need no CORS.
 
     ``run`` waits ``seconds``, or less when the script sets ``window.done = true``, then
     closes the page (and with it every EventSource it opened) and returns ``window.seen``.
@@ -178,6 +180,13 @@ class HeadlessChromium:
         self._browser: Any = None
 
     async def __aenter__(self) -> "HeadlessChromium":
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> "HeadlessChromium":
+        """Launch the browser; for a notebook that keeps it open over several cells (then call ``stop()``)."""
         from playwright.async_api import async_playwright
 
         self._playwright = await async_playwright().start()
@@ -190,12 +199,14 @@ class HeadlessChromium:
             raise
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def stop(self) -> None:
         try:
             if self._browser is not None:
                 await self._browser.close()
         finally:
-            await self._playwright.stop()
+            if self._playwright is not None:
+                await self._playwright.stop()
+            self._browser = self._playwright = None
 
     async def run(self, page_url: str, script: str, seconds: float = 1.0) -> Any:
         """Open ``page_url``, run ``script`` in it, and return ``window.seen`` after ``seconds`` (or ``window.done``)."""
