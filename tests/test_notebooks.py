@@ -32,6 +32,7 @@ EXERCISE_MENTION = re.compile(r"\bex(\d\d)\b")
 LABEL = re.compile(r"\b(core|extension)\b", re.IGNORECASE)
 TAUGHT_IN_LINE = re.compile(r"Taught in notebooks?\s+(\d\d)")
 MAX_CORE_CELL_LINES = 25
+STARTED_SERVER = re.compile(r"(\w+) = (?:await )?(?:BackgroundServer|HeadlessChromium)\(.*\)\.start\(\)")
 
 # The notebook that teaches each exercise's concept. A notebook may point to an exercise taught in it or
 # before it, never to one whose concept comes later; a new exercise must be added here.
@@ -156,8 +157,10 @@ def test_notebook_structure(path: Path) -> None:
     missing = [name for name in pointers if not (EXERCISE_DIR / name).exists()]
     assert not missing, f"the summary points to exercises that do not exist: {missing}"
 
-    if any("BackgroundServer(" in cell.source for cell in code):
-        assert ".stop()" in code[-1].source, "a notebook that starts servers stops them in its last code cell"
+    for index, cell in enumerate(code):
+        for name in STARTED_SERVER.findall(cell.source):
+            later = "\n".join(other.source for other in code[index:])
+            assert f"{name}.stop()" in later, f"the server {name} is started but never stopped"
 
 
 def number(path: Path) -> str:
