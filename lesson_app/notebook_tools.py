@@ -1,8 +1,10 @@
-"""Small tools the notebooks share: the server's errors, waiting for a condition, a byte-counting relay.
+"""Small tools the notebooks share: the server's errors, waiting for a condition, a byte-counting relay,
+and a headless Chromium for cells that show what a real browser does.
 
-They used to be pasted into several notebooks; here they have one name and one test each::
+They used to be pasted into several notebooks; here they have one name each::
 
     from lesson_app.notebook_tools import ServerErrors, wait_until, fetch_stats, CountingRelay
+    from lesson_app.notebook_tools import HeadlessChromium, chromium_available
 """
 
 from __future__ import annotations
@@ -63,6 +65,24 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0, interval: fl
             raise TimeoutError(f"condition not met within {timeout:g} s")
         time.sleep(interval)
     return time.perf_counter() - started
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """True once an HTTP server answers at ``url`` (any status), False while nothing listens."""
+    try:
+        httpx.get(url, timeout=1.0)
+    except httpx.TransportError:
+        return False
+    return True
 
 
 def fetch_stats(base_url: str) -> dict[str, Any]:
@@ -126,3 +146,80 @@ class CountingRelay:
             pass
         finally:
             writer.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking")
+
+
+def chromium_available() -> bool:
+    """True when Debian's Chromium and the ``playwright`` package are both installed."""
+    import importlib.util
+    import os
+
+    return os.path.exists(CHROMIUM) and importlib.util.find_spec("playwright") is not None
+
+
+class HeadlessChromium:
+    """A real, headless Chromium driven by Playwright, for cells that show what a browser does.
+
+    A script runs in a page of the server's own origin and records what it saw in ``window.seen``::
+
+        async with HeadlessChromium() as chromium:
+            seen = await chromium.run(f"{url}/openapi.json", "window.seen = []; ...", seconds=1.0)
+
+    Any page of the server's own address will do: the script's relative URLs then need no CORS.
+
+    ``run`` waits ``seconds``, or less when the script sets ``window.done = true``, then
+    closes the page (and with it every EventSource it opened) and returns ``window.seen``.
+    """
+
+    def __init__(self, executable: str = CHROMIUM) -> None:
+        self.executable = executable
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    async def __aenter__(self) -> "HeadlessChromium":
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> "HeadlessChromium":
+        """Launch the browser; for a notebook that keeps it open over several cells (then call ``stop()``)."""
+        from playwright.async_api import async_playwright
+
+        self._playwright = await async_playwright().start()
+        try:
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=self.executable, args=list(CHROMIUM_ARGS)
+            )
+        except BaseException:
+            await self._playwright.stop()
+            raise
+        return self
+
+    async def stop(self) -> None:
+        try:
+            if self._browser is not None:
+                await self._browser.close()
+        finally:
+            if self._playwright is not None:
+                await self._playwright.stop()
+            self._browser = self._playwright = None
+
+    async def run(self, page_url: str, script: str, seconds: float = 1.0) -> Any:
+        """Open ``page_url``, run ``script`` in it, and return ``window.seen`` after ``seconds`` (or ``window.done``)."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        page = await self._browser.new_page()
+        try:
+            await page.goto(page_url, wait_until="domcontentloaded")
+            await page.evaluate("() => {\n" + script + "\n}")  # a function body: its last value is not called
+            try:
+                await page.wait_for_function("window.done === true", timeout=seconds * 1000)
+            except PlaywrightTimeout:
+                pass
+            return await page.evaluate("window.seen")
+        finally:
+            await page.close()
