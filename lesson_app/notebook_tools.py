@@ -153,10 +153,16 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def chromium_available() -> bool:
-    """True when Debian's Chromium and the ``playwright`` package are both installed."""
+    """True when Debian's Chromium and the ``playwright`` package are both installed.
+
+    False while the grader runs the notebook: its sandbox has no use for a browser in "try it"
+    cells, and the browser checks run the student's code in the grader's own Chromium.
+    """
     import importlib.util
     import os
 
+    if os.environ.get("LESSON_GRADING_BATCH") == "1":
+        return False
     return os.path.exists(CHROMIUM) and importlib.util.find_spec("playwright") is not None
 
 
