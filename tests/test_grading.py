@@ -99,11 +99,13 @@ def grade_command(folder: Path, output: Path, *extra: str) -> list[str]:
 
 
 def sandbox_processes() -> list[psutil.Process]:
-    """Processes running as one of the sandbox's users."""
+    """Live processes running as one of the sandbox's users (a zombie is dead, only not yet reaped)."""
     found = []
-    for process in psutil.process_iter(["uids"]):
+    for process in psutil.process_iter(["uids", "status"]):
         uids = process.info["uids"]
-        if uids is not None and SANDBOX_UID_BASE <= uids.real < SANDBOX_UID_BASE + 1000:
+        if uids is None or not SANDBOX_UID_BASE <= uids.real < SANDBOX_UID_BASE + 1000:
+            continue
+        if process.info["status"] != psutil.STATUS_ZOMBIE:
             found.append(process)
     return found
 
