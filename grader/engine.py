@@ -138,7 +138,7 @@ def grade_notebooks(
     jobs_root = Path(tempfile.mkdtemp(prefix="lesson-grading-"))
     os.chmod(jobs_root, 0o711)
     zygote = Zygote(level, hidden_paths(jobs, hide), exposed_paths(jobs_root)).start()
-    if any(exercise_id == BROWSER_EXERCISE for _, exercise_id in jobs):
+    if any(exercise_id == BROWSER_EXERCISE and Path(path).exists() for path, exercise_id in jobs):
         warm_browser()
     uids = UidPool(workers) if level == "full" else None
     try:
