@@ -104,6 +104,7 @@ def start_lab(tmp: Path, scenario: str) -> Lab:
         LESSON_TIME_SCALE=KERNEL_TIME_SCALE,
         JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
         JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_DATA_DIR=str(tmp / "data"),
         IPYTHONDIR=str(tmp / "ipython"),
     )
     if hub:
@@ -204,7 +205,8 @@ def open_and_run_notebook_07(page: Page, lab: Lab) -> None:
     """Open notebook 07 in JupyterLab and run every cell above the last one, which stops the app."""
     page.goto(f"{lab.browser_url}lab/tree/07_in_the_browser.ipynb?token={lab.token}")
     expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
-    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=60_000)
+    # The kernel is up and connected (the execution indicator alone says "idle" before the kernel starts).
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=90_000)
     stop_cell = code_cell(page, 'print("stopped")')
     stop_cell.locator(".jp-InputPrompt").click()
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
@@ -235,11 +237,17 @@ def live_view_events(page: Page) -> list[tuple[str, str, float]]:
     ]
 
 
-def assert_spread(times_ms: list[float], scale: float) -> None:
-    """Events paced ``scale`` s apart arrive spread out, not bunched at the end (wide margins)."""
+def assert_spread(times_ms: list[float], pause: float) -> None:
+    """Events paced ``pause`` s apart arrive spread over time, not all at once when the stream ends.
+
+    Wide margins for a busy machine: the whole run takes at least half its paced length,
+    and all but two events arrive at moments of their own (a hiccup may bunch two).
+    """
+    paced_ms = 1000 * pause * (len(times_ms) - 1)
+    assert times_ms[-1] - times_ms[0] > 0.5 * paced_ms, times_ms
     gaps = [later - earlier for earlier, later in zip(times_ms, times_ms[1:])]
-    assert all(gap > 1000 * scale * 0.4 for gap in gaps[:4]), gaps
-    assert times_ms[4] - times_ms[0] > 1000 * scale * 4 * 0.6, times_ms
+    moments = 1 + sum(gap > 400 * pause for gap in gaps)
+    assert moments >= len(times_ms) - 2, gaps
 
 
 def test_notebook_07_browser_parts_work(context: BrowserContext, lab: Lab) -> None:
@@ -274,11 +282,10 @@ def test_notebook_07_browser_parts_work(context: BrowserContext, lab: Lab) -> No
     demo.locator("#btn-execute").click()
     steps = demo.locator("#event-log-body tr.log-row[data-stream*='POST']:not(.kind-note)")
     expect(steps.filter(has=demo.locator("td.event", has_text=re.compile("^done$")))).to_have_count(1, timeout=30_000)
-    step_times = [
-        datetime.strptime(row.locator("td.time").inner_text(), "%H:%M:%S.%f") for row in reversed(steps.all())
-    ]
-    assert len(step_times) == 6
-    assert (step_times[-1] - step_times[0]).total_seconds() > 0.8 * float(KERNEL_TIME_SCALE) * 5 * 0.6
+    step_rows = list(reversed(steps.all()))
+    assert [row.get_attribute("data-event") for row in step_rows] == ["step"] * 5 + ["done"]
+    step_clock = [datetime.strptime(row.locator("td.time").inner_text(), "%H:%M:%S.%f") for row in step_rows]
+    assert_spread([1000 * (t - step_clock[0]).total_seconds() for t in step_clock], 0.8 * float(KERNEL_TIME_SCALE))
 
     demo.close()
     run_last_cell(page)
