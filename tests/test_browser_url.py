@@ -7,6 +7,9 @@ The environments are faked (environment variables, a Jupyter runtime file, a stu
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -209,3 +212,22 @@ def test_demo_page_uses_relative_urls_only(shared_server: BackgroundServer) -> N
             argument = call.split(")")[0].split(",")[0].strip()
             assert not argument.startswith(('"/', "'/", "`/", '"http', "'http")), f"{opener}{argument}"
     assert 'Accept: "text/event-stream"' in page
+
+
+def test_serve_in_a_hub_terminal_prints_the_proxied_address() -> None:
+    """``sse-lesson serve`` in a JupyterHub terminal: the instructor's browser needs the proxy path."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if key not in ENV_NAMES}
+    env["JUPYTERHUB_SERVICE_PREFIX"] = "/user/teacher/"
+    command = [sys.executable, "-m", "lesson_app.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+    finally:
+        process.terminate()
+        process.wait(15)
+    assert lines[0].startswith(f"Streaming lesson app: open http://127.0.0.1:{port}/ in a browser")
+    assert lines[1] == f"From a browser on another machine (jupyterhub): /user/teacher/proxy/{port}/\n"
