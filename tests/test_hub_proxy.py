@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -237,6 +237,26 @@ def live_view_events(page: Page) -> list[tuple[str, str, float]]:
     ]
 
 
+def notebook_04_console_snippet() -> str:
+    """The JavaScript notebook 04 prints for the student to paste into the app page's console."""
+    notebook = json.loads((REPO / "notebooks" / "04_first_stream.ipynb").read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "new EventSource('tasks/stream')" in source:
+            return source.split('print("""', 1)[1].split('""")', 1)[0]
+    raise AssertionError("notebook 04 prints no console snippet with a relative EventSource URL")
+
+
+def wait_until(page: Page, condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``condition`` while Playwright keeps delivering the page's events (console messages)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(100)
+    return True
+
+
 def assert_spread(times_ms: list[float], pause: float) -> None:
     """Events paced ``pause`` s apart arrive spread over time, not all at once when the stream ends.
 
@@ -287,11 +307,23 @@ def test_notebook_07_browser_parts_work(context: BrowserContext, lab: Lab) -> No
     step_clock = [datetime.strptime(row.locator("td.time").inner_text(), "%H:%M:%S.%f") for row in step_rows]
     assert_spread([1000 * (t - step_clock[0]).total_seconds() for t in step_clock], 0.8 * float(KERNEL_TIME_SCALE))
 
+    # Notebook 04's console snippet, pasted into the console of that page, as the notebook says.
+    console: list[str] = []
+    demo.on("console", lambda message: console.append(message.text))
+    demo.evaluate("{" + notebook_04_console_snippet() + "}")
+    assert wait_until(demo, lambda: any(text.startswith("Complete:") for text in console), 30), console
+    assert [text.split(":")[0] for text in console] == ["Task update"] * 5 + ["Complete"]
+
+    if lab.scenario == "hub":
+        # The blocking is real: going around the proxy fails...
+        reached = demo.evaluate(
+            f"fetch('http://127.0.0.1:{app_port}/stats').then(() => 'reached', () => 'blocked')"
+        )
+        assert reached == "blocked"
+        # ...and nothing else ever tried it: every view went through the proxy.
+        assert lab.blocked == [f"http://127.0.0.1:{app_port}/stats"]
     demo.close()
     run_last_cell(page)
-    if lab.scenario == "hub":
-        # Nothing worked by going around the proxy: the browser never even tried.
-        assert lab.blocked == []
 
 
 # --- the proxy itself, read with httpx ------------------------------------------------
