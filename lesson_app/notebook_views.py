@@ -17,7 +17,7 @@ import html
 from urllib.parse import urlencode
 
 import httpx
-from IPython.display import HTML, IFrame, Markdown, display
+from IPython.display import HTML, DisplayHandle, IFrame, Markdown, display
 
 from lesson_app.server import BackgroundServer
 from lesson_app.wire import aiter_events
@@ -88,16 +88,18 @@ def _colab_iframe(port: int, path: str, height: int) -> None:
     output.serve_kernel_port_as_iframe(port, path=path, height=str(height))
 
 
-def follow_in_kernel(url: str) -> "asyncio.Task[int]":
+def follow_in_kernel(url: str) -> "asyncio.Task[list[str]]":
     """Read the stream at ``url`` in the background and redraw one output at each event.
 
-    Returns the task; it ends after a ``complete``, ``done`` or ``error`` event, or with the stream.
+    Returns the task, whose result is the lines shown; it ends after a ``complete``,
+    ``done`` or ``error`` event, or with the stream.
     """
-    handle = display(HTML("<i>kernel view: waiting for the first event...</i>"), display_id=True)
+    handle = DisplayHandle()
+    handle.display(HTML("<i>kernel view: waiting for the first event...</i>"))
     return asyncio.ensure_future(_follow(url, handle))
 
 
-async def _follow(url: str, handle) -> int:
+async def _follow(url: str, handle: DisplayHandle) -> list[str]:
     lines: list[str] = []
 
     def redraw(note: str = "") -> None:
@@ -114,4 +116,4 @@ async def _follow(url: str, handle) -> int:
                         break
     except httpx.HTTPError as exc:
         redraw(f"(failed: {exc})")
-    return len(lines)
+    return lines

@@ -6,6 +6,7 @@ The environments are faked (environment variables, a Jupyter runtime file, a stu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -16,8 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from IPython.display import IFrame
 
 from lesson_app.browser import OVERRIDE_ENV, jupyter_base_url, locate
+from lesson_app.notebook_views import live_view
 from lesson_app.server import BackgroundServer
 from tests.conftest import REQUEST_TIMEOUT
 
@@ -231,3 +234,47 @@ def test_serve_in_a_hub_terminal_prints_the_proxied_address() -> None:
         process.wait(15)
     assert lines[0].startswith(f"Streaming lesson app: open http://127.0.0.1:{port}/ in a browser")
     assert lines[1] == f"From a browser on another machine (jupyterhub): /user/teacher/proxy/{port}/\n"
+
+
+# --- live_view, the notebook helper -----------------------------------------------------
+
+
+def test_live_view_is_the_live_page_at_the_browser_address(shared_server: BackgroundServer) -> None:
+    frame = live_view(shared_server, "/tasks/monitor?ids=1,2")
+    assert isinstance(frame, IFrame)
+    assert frame.src == f"{shared_server.browser_url}live?path=%2Ftasks%2Fmonitor%3Fids%3D1%2C2"
+    assert httpx.get(f"{shared_server.url}/{frame.src.split('/', 3)[3]}", timeout=REQUEST_TIMEOUT).status_code == 200
+
+
+def test_live_view_under_a_hub_prefix(shared_server: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/student/")
+    frame = live_view(shared_server, "/tasks/stream", events=["task_update", "complete"])
+    assert frame.src == f"/user/student/proxy/{shared_server.port}/live?path=%2Ftasks%2Fstream&events=task_update%2Ccomplete"
+
+
+def test_live_view_refuses_a_path_the_app_does_not_serve(shared_server: BackgroundServer) -> None:
+    with pytest.raises(ValueError, match=r"no live view for this stream \(404\): this app has no GET route at /nowhere"):
+        live_view(shared_server, "/nowhere")
+
+
+def test_live_view_on_colab_adds_the_kernel_view(
+    shared_server: BackgroundServer, colab: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Colab: the page through Colab's proxy, a note, and the stream read by the kernel, redrawn per event."""
+    frames: list[tuple[int, str, str]] = []
+    output = sys.modules["google.colab.output"]
+    output.serve_kernel_port_as_iframe = lambda port, path, height: frames.append((port, path, height))  # type: ignore[attr-defined]
+
+    async def in_a_kernel() -> list[str]:
+        assert live_view(shared_server, "/tasks/stream") is None
+        following = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        assert len(following) == 1
+        return await asyncio.wait_for(following[0], 10)
+
+    shown = asyncio.run(in_a_kernel())
+    assert frames == [(shared_server.port, "/live?path=%2Ftasks%2Fstream", "260")]
+    assert [line.split()[0] for line in shown] == ["task_update"] * 5 + ["complete"]
+    assert shown[-1] == 'complete     {"message": "All tasks processed"}'
+    printed = capsys.readouterr().out  # outside a kernel, display() prints each object's repr
+    assert printed.count("Markdown object") == 1  # the note about Colab's proxy
+    assert printed.count("HTML object") == 1 + 6  # "waiting...", then one redraw per event
