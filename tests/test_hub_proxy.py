@@ -53,13 +53,10 @@ TASK_STREAM = [*TASK_UPDATES, ("complete", json.dumps({"message": "All tasks pro
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not IN_CI,
-        reason="Chromium is not installed (CI installs it and always runs these tests)",
-    ),
-]
+pytestmark = pytest.mark.timeout(300)
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() and not IN_CI, reason="Chromium is not installed (CI installs it and always runs these tests)"
+)
 
 
 def free_port() -> int:
@@ -278,6 +275,7 @@ def assert_spread(times_ms: list[float], pause: float) -> None:
     assert moments >= len(times_ms) - 2, gaps
 
 
+@needs_chromium
 def test_notebook_07_browser_parts_work(context: BrowserContext, lab: Lab) -> None:
     page = context.new_page()
     open_and_run_notebook_07(page, lab)
