@@ -61,25 +61,27 @@ def live_view(
     """An iframe in which the browser opens ``path`` with ``EventSource`` and lists each event.
 
     ``events`` names the events to listen for (default: every event of the lesson).
-    ``kernel_view`` also shows the stream as read by the kernel; by default only on Colab.
-    On Colab the views are displayed here and ``None`` is returned.
+    ``kernel_view`` also shows the stream as the kernel reads it; by default only on Colab.
+    On Colab, or with the kernel view, the views are displayed here and ``None`` is returned.
     """
     page = live_page_path(path, events)
     check_live_page(server, page)
-    address = server.browser_address
+    colab = server.browser_address.where == "colab"
     if kernel_view is None:
-        kernel_view = address.where == "colab"
-    frame = None if address.where == "colab" else IFrame(address.url + page, width="100%", height=height)
-    if address.where == "colab":
+        kernel_view = colab
+    if colab:
         _colab_iframe(server.port, "/" + page, height)
-    if kernel_view:
-        if frame is not None:
-            display(frame)
-            frame = None
-        if address.where == "colab":
-            display(Markdown(COLAB_NOTE))
-        follow_in_kernel(f"{server.url}{path}")
-    return frame
+        frame = None
+    else:
+        frame = IFrame(server.browser_url + page, width="100%", height=height)
+    if not kernel_view:
+        return frame
+    if frame is not None:
+        display(frame)
+    if colab:
+        display(Markdown(COLAB_NOTE))
+    follow_in_kernel(f"{server.url}{path}")
+    return None
 
 
 def _colab_iframe(port: int, path: str, height: int) -> None:
