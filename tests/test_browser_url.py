@@ -278,3 +278,9 @@ def test_live_view_on_colab_adds_the_kernel_view(
     printed = capsys.readouterr().out  # outside a kernel, display() prints each object's repr
     assert printed.count("Markdown object") == 1  # the note about Colab's proxy
     assert printed.count("HTML object") == 1 + 6  # "waiting...", then one redraw per event
+
+
+def test_a_unix_socket_server_has_no_browser_address(tmp_path: Path) -> None:
+    with BackgroundServer(uds=str(tmp_path / "app.sock")) as server:
+        with pytest.raises(RuntimeError, match="a server on a Unix socket has no browser address"):
+            server.browser_url
