@@ -12,12 +12,16 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from lesson_app import create_app
+    from lesson_app.browser import locate
 
     host = f"[{args.host}]" if ":" in args.host else args.host
     if args.workers > 1:
         return serve_workers(args, host)
     app = create_app(time_scale=args.time_scale, heartbeat=args.heartbeat, hub_url=args.hub)
     print(f"Streaming lesson app: open http://{host}:{args.port}/ in a browser (Ctrl+C stops it)", flush=True)
+    address = locate(args.port, args.host)
+    if not address.same_machine:  # e.g. a terminal of a JupyterHub: the browser goes through its proxy
+        print(f"From a browser on another machine ({address.where}): {address.url}", flush=True)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)
     server = uvicorn.Server(config)
     server.run()

@@ -3,7 +3,8 @@
 Made for Jupyter kernels, whose main thread already runs an event loop::
 
     server = BackgroundServer(app).start()
-    server.url   # "http://127.0.0.1:PORT"
+    server.url           # "http://127.0.0.1:PORT": for the kernel's own requests
+    server.browser_url   # where the student's browser finds it (a proxy path on a JupyterHub)
     server.stop()
 
 ``stop()`` ends every open response itself, so stopping never waits on a
@@ -25,6 +26,8 @@ from typing import Any
 import anyio
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lesson_app.browser import BrowserAddress, locate
 
 logger = logging.getLogger("lesson_app.server")
 
@@ -211,6 +214,25 @@ class BackgroundServer:
             return "http://localhost"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def browser_address(self) -> BrowserAddress:
+        """Where a browser finds this server, and which environment decided it (see ``lesson_app.browser``)."""
+        if self._socket is None:
+            raise RuntimeError("the server is not running: call start() first")
+        if self.uds is not None:
+            raise RuntimeError("a server on a Unix socket has no browser address: start it on a port for browser views")
+        return locate(self.port, self.host)
+
+    @property
+    def browser_url(self) -> str:
+        """The address the student's browser should use for this server, ending with ``/``.
+
+        ``http://127.0.0.1:PORT/`` on a local Jupyter; ``{JUPYTERHUB_SERVICE_PREFIX}proxy/PORT/``
+        on a JupyterHub or Binder; Colab's or Codespaces' forwarded address there;
+        ``LESSON_BROWSER_URL`` overrides it. The kernel's own requests keep using ``url``.
+        """
+        return self.browser_address.url
 
     @property
     def running(self) -> bool:

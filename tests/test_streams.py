@@ -115,7 +115,9 @@ def test_countdown(shared_server: BackgroundServer, seconds: int) -> None:
 
 def test_countdown_opens_with_retry_before_any_event(shared_server: BackgroundServer) -> None:
     response = httpx.get(f"{shared_server.url}/stream/countdown/1", timeout=REQUEST_TIMEOUT)
-    assert response.text.startswith("retry: 2000\r\n\r\n")
+    opening, rest = response.text.split("\r\n\r\n", 1)
+    assert opening.startswith(": ping - ")  # every stream opens with a comment, which proxies need (no event)
+    assert rest.startswith("retry: 2000\r\n\r\n")
     parser = EventParser()
     assert parser.feed(b"retry: 2000\r\n\r\n") == []  # retry alone dispatches nothing
     assert parser.retry == 2000
