@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import Request
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.event import ensure_bytes
+from sse_starlette.sse import AppStatus, _ensure_watcher_started_on_this_loop, _get_shutdown_state
+from starlette.types import Message, Receive, Scope, Send
+
+from lesson_app.tracking import Outcome, StreamTracker, error_event
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
@@ -16,9 +23,146 @@ def lesson_stream(request: Request, events: AsyncIterator[Any]) -> EventSourceRe
     events, heartbeats at the app's interval, caching forbidden."""
     app = request.app
     route = request.scope.get("route")
-    name = route.path if route is not None else request.scope["path"]
-    return EventSourceResponse(
-        app.state.tracker.track(name, events),
+    return LessonEventSourceResponse(
+        events,
+        tracker=app.state.tracker,
+        name=route.path if route is not None else request.scope["path"],
         headers=STREAM_HEADERS,
         ping=app.state.heartbeat,
     )
+
+
+class _EndOnShutdown:
+    """Stands in sse-starlette's set of shutdown events: its watcher calls ``set()`` on server exit."""
+
+    __slots__ = ("set",)
+
+    def __init__(self, end: Any) -> None:
+        self.set = end
+
+
+class LessonEventSourceResponse(EventSourceResponse):
+    """sse-starlette's ``EventSourceResponse``, the same bytes for less work per stream; counted and guarded.
+
+    The base class runs a task group of four tasks per response (the stream, the
+    heartbeat, a shutdown listener, a disconnect listener) and a cancel scope per
+    event. Here the stream runs in the request's own task, and one watcher task
+    both listens for the client leaving and sends the heartbeat comments, under
+    the same lock and ``active`` flag as the base class. A server shutdown reaches
+    the stream through sse-starlette's shared shutdown watcher (one per event loop).
+
+    The stream is counted in ``tracker`` once its headers are out and until it
+    ends; if the iterator raises, the client gets an ``error`` event and a cleanly
+    ended stream. HEAD and WebSocket scopes are left to the base class.
+    """
+
+    def __init__(
+        self,
+        content: AsyncIterator[Any],
+        *,
+        tracker: StreamTracker,
+        name: str,
+        headers: dict[str, str] | None = None,
+        ping: float | None = None,
+        sep: str | None = None,
+    ) -> None:
+        super().__init__(content, headers=headers, ping=ping, sep=sep)
+        self.tracker = tracker
+        self.name = name
+        self._lock = asyncio.Lock()
+        self._ending: asyncio.Timeout | None = None
+        self._watch_failure: BaseException | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "HEAD":
+            await super().__call__(scope, receive, send)
+            return
+        shutdown = _EndOnShutdown(self._end)
+        try:
+            async with asyncio.timeout(None) as ending:
+                self._ending = ending
+                watcher = asyncio.get_running_loop().create_task(self._watch(receive, send))
+                _ensure_watcher_started_on_this_loop()
+                shutdown_events = _get_shutdown_state().events
+                shutdown_events.add(shutdown)  # type: ignore[arg-type]
+                if AppStatus.should_exit:
+                    self._end()
+                try:
+                    await self._stream(send)
+                finally:
+                    shutdown_events.discard(shutdown)  # type: ignore[arg-type]
+                    self._ending = None
+                    watcher.cancel()
+        except TimeoutError:
+            if not ending.expired():
+                raise
+        if self._watch_failure is not None:
+            raise self._watch_failure
+        if self.background is not None:
+            await self.background()
+
+    def _end(self) -> None:
+        """End the stream now (client gone, server stopping): its iterator is cancelled and closed."""
+        if self._ending is not None and self.active:
+            self.active = False
+            self._ending.reschedule(asyncio.get_running_loop().time())
+
+    async def _stream(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        tracker, name, sep = self.tracker, self.name, self.sep
+        iterator = self.body_iterator
+        next_event = iterator.__aiter__().__anext__
+        tracker.stream_opened(name)
+        outcome: Outcome | None = None
+        try:
+            while True:
+                try:
+                    chunk = ensure_bytes(await next_event(), sep)
+                except StopAsyncIteration:
+                    outcome = "completed"
+                    break
+                except Exception as exc:
+                    chunk = ensure_bytes(error_event(name, exc), sep)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    outcome = "failed"
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            tracker.stream_closed(outcome or "disconnected")
+            if outcome is None:  # cancelled, or a send failed: close the iterator, as ``aclosing`` would
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        async with self._lock:
+            self.active = False
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _watch(self, receive: Receive, send: Send) -> None:
+        """Until the stream ends: notice the client leaving, and send a heartbeat every ``ping_interval``."""
+        loop = asyncio.get_running_loop()
+        interval = self.ping_interval
+        next_ping = loop.time() + interval
+        message: Message
+        try:
+            while self.active:
+                if interval > 0:
+                    try:
+                        async with asyncio.timeout_at(next_ping):
+                            message = await receive()
+                    except TimeoutError:
+                        await self._send_ping(send)
+                        next_ping = loop.time() + interval
+                        continue
+                else:
+                    message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+        except Exception as exc:  # a heartbeat could not be sent: the stream ends and the error surfaces
+            self._watch_failure = exc
+        self._end()
+
+    async def _send_ping(self, send: Send) -> None:
+        ping = ServerSentEvent(comment=f"ping - {datetime.now(timezone.utc)}", sep=self.sep)
+        async with self._lock:
+            if self.active:
+                await send({"type": "http.response.body", "body": ensure_bytes(ping, self.sep), "more_body": True})
