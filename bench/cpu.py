@@ -31,9 +31,10 @@ def load(peer: str) -> Any:
 
 
 def scope_for(path: str) -> dict[str, Any]:
+    path, _, query = path.partition("?")
     return {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
         "root_path": "", "headers": [(b"host", b"127.0.0.1:8000"), (b"accept", b"text/event-stream")],
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "state": {},
     }
@@ -64,29 +65,29 @@ async def one_stream(app: Any, path: str) -> int:
     return sent
 
 
-async def streams(app: Any, count: int, clients: int) -> float:
+async def streams(app: Any, count: int, clients: int, path: str = PATH) -> float:
     """CPU seconds per stream for ``count`` streams over ``clients`` concurrent clients."""
 
     async def client(share: int) -> None:
         for _ in range(share):
-            await one_stream(app, PATH)
+            await one_stream(app, path)
 
     started = time.process_time()
     await asyncio.gather(*(client(count // clients) for _ in range(clients)))
     return (time.process_time() - started) / (count // clients * clients)
 
 
-async def measure(peers: list[str], rounds: int, count: int, clients: int) -> dict[str, Any]:
+async def measure(peers: list[str], rounds: int, count: int, clients: int, path: str = PATH) -> dict[str, Any]:
     apps = {peer: load(peer) for peer in peers}
     for app in apps.values():  # warm-up
-        await streams(app, 200, clients)
+        await streams(app, max(clients, count // 10), clients, path)
     per_stream: dict[str, list[float]] = {peer: [] for peer in peers}
     for _ in range(rounds):
         for peer, app in apps.items():
-            per_stream[peer].append(await streams(app, count, clients) * 1e6)
+            per_stream[peer].append(await streams(app, count, clients, path) * 1e6)
     medians = {peer: statistics.median(values) for peer, values in per_stream.items()}
     return {
-        "unit": "CPU microseconds per stream", "path": PATH, "clients": clients, "streams_per_round": count,
+        "unit": "CPU microseconds per stream", "path": path, "clients": clients, "streams_per_round": count,
         "median": {peer: round(value, 1) for peer, value in medians.items()},
         "ours_over_bare": round(medians["ours"] / medians["bare"], 3) if {"ours", "bare"} <= set(medians) else None,
     }
@@ -98,8 +99,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--streams", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--path", default=PATH, help="e.g. /agent/stream?prompt=... for a long stream")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.peers, args.rounds, args.streams, args.clients)), indent=2))
+    measured = measure(args.peers, args.rounds, args.streams, args.clients, args.path)
+    print(json.dumps(asyncio.run(measured), indent=2))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,22 @@ def lesson_stream(request: Request, events: AsyncIterator[Any]) -> EventSourceRe
     )
 
 
+def encode_event(event: Any, sep: str) -> bytes:
+    """The bytes sse-starlette's ``ensure_bytes`` makes of ``event``.
+
+    The lesson's usual event, ``{"event": str, "data": str}`` on one line each, is
+    written directly; everything else goes through ``ensure_bytes``.
+    """
+    if type(event) is dict and len(event) == 2:
+        name, data = event.get("event"), event.get("data")
+        if (
+            type(name) is str and type(data) is str
+            and "\n" not in name and "\r" not in name and "\n" not in data and "\r" not in data
+        ):
+            return f"event: {name}{sep}data: {data}{sep}{sep}".encode()
+    return ensure_bytes(event, sep)
+
+
 class _EndOnShutdown:
     """Stands in sse-starlette's set of shutdown events: its watcher calls ``set()`` on server exit."""
 
@@ -117,12 +133,12 @@ class LessonEventSourceResponse(EventSourceResponse):
         try:
             while True:
                 try:
-                    chunk = ensure_bytes(await next_event(), sep)
+                    chunk = encode_event(await next_event(), sep)
                 except StopAsyncIteration:
                     outcome = "completed"
                     break
                 except Exception as exc:
-                    chunk = ensure_bytes(error_event(name, exc), sep)
+                    chunk = encode_event(error_event(name, exc), sep)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     outcome = "failed"
                     break

@@ -26,10 +26,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from sse_starlette import ServerSentEvent
+from sse_starlette.event import ensure_bytes
 
 from lesson_app import create_app
 from lesson_app.server import BackgroundServer
-from lesson_app.sse_response import lesson_stream
+from lesson_app.sse_response import encode_event, lesson_stream
 from lesson_app.wire import Event, EventParser, parse_events
 from tests.conftest import REQUEST_TIMEOUT, get_stats, read_events, wait_for
 
@@ -202,6 +204,35 @@ def test_countdown_bytes_start_with_retry(probe_server: BackgroundServer) -> Non
         b'id: 1\r\nevent: tick\r\ndata: {"remaining": 1}\r\n\r\n',
         b'id: 0\r\nevent: complete\r\ndata: {"message": "Countdown finished!"}\r\n\r\n',
     ]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"event": "tick", "data": '{"remaining": 1}'},
+        {"data": '{"step": 0}', "event": "step"},
+        {"event": "", "data": ""},
+        {"event": "note", "data": "two\nlines"},
+        {"event": "note", "data": "cr\rcrlf\r\nend"},
+        {"event": "bad\nname", "data": "x"},
+        {"event": "é", "data": "naïve ☃"},
+        {"event": "tick", "data": 5},
+        {"event": None, "data": "x"},
+        {"event": "tick", "id": "3", "data": "x"},
+        {"event": "tick", "sep": "\n"},
+        {"data": "only data"},
+        {"retry": 1500},
+        {"event": "tick", "data": {"a": 1}},
+        ServerSentEvent(data="x", event="y", id="1"),
+        ServerSentEvent(comment="hello"),
+        b"event: raw\r\ndata: bytes\r\n\r\n",
+        "plain text",
+        42,
+    ],
+)
+@pytest.mark.parametrize("sep", ["\r\n", "\n", "\r"])
+def test_encode_event_gives_sse_starlettes_bytes(event: Any, sep: str) -> None:
+    assert encode_event(event, sep) == ensure_bytes(event, sep)
 
 
 @pytest.mark.parametrize(
