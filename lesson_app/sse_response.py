@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import Request
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from sse_starlette.event import ensure_bytes
 from sse_starlette.sse import AppStatus, _ensure_watcher_started_on_this_loop, _get_shutdown_state
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from lesson_app.tracking import Outcome, StreamTracker, error_event
 
@@ -62,10 +62,11 @@ class LessonEventSourceResponse(EventSourceResponse):
 
     The base class runs a task group of four tasks per response (the stream, the
     heartbeat, a shutdown listener, a disconnect listener) and a cancel scope per
-    event. Here the stream runs in the request's own task, and one watcher task
-    both listens for the client leaving and sends the heartbeat comments, under
-    the same lock and ``active`` flag as the base class. A server shutdown reaches
-    the stream through sse-starlette's shared shutdown watcher (one per event loop).
+    event. Here the stream runs in the request's own task, one watcher task waits
+    for the client to leave, and each heartbeat is a timer on the event loop that
+    sends its comment under the same lock and ``active`` flag as the base class.
+    A server shutdown reaches the stream through sse-starlette's shared shutdown
+    watcher (one per event loop).
 
     The stream is counted in ``tracker`` once its headers are out and until it
     ends; if the iterator raises, the client gets an ``error`` event and a cleanly
@@ -87,17 +88,22 @@ class LessonEventSourceResponse(EventSourceResponse):
         self.name = name
         self._lock = asyncio.Lock()
         self._ending: asyncio.Timeout | None = None
-        self._watch_failure: BaseException | None = None
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._ping_task: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "HEAD":
             await super().__call__(scope, receive, send)
             return
+        loop = asyncio.get_running_loop()
         shutdown = _EndOnShutdown(self._end)
         try:
             async with asyncio.timeout(None) as ending:
                 self._ending = ending
-                watcher = asyncio.get_running_loop().create_task(self._watch(receive, send))
+                watcher = loop.create_task(self._watch(receive))
+                if self.ping_interval > 0:
+                    self._ping_timer = loop.call_later(self.ping_interval, self._ping_due, send)
                 _ensure_watcher_started_on_this_loop()
                 shutdown_events = _get_shutdown_state().events
                 shutdown_events.add(shutdown)  # type: ignore[arg-type]
@@ -108,12 +114,17 @@ class LessonEventSourceResponse(EventSourceResponse):
                 finally:
                     shutdown_events.discard(shutdown)  # type: ignore[arg-type]
                     self._ending = None
+                    self.active = False
                     watcher.cancel()
+                    if self._ping_timer is not None:
+                        self._ping_timer.cancel()
+                    if self._ping_task is not None:
+                        self._ping_task.cancel()
         except TimeoutError:
             if not ending.expired():
                 raise
-        if self._watch_failure is not None:
-            raise self._watch_failure
+        if self._failure is not None:
+            raise self._failure
         if self.background is not None:
             await self.background()
 
@@ -149,36 +160,32 @@ class LessonEventSourceResponse(EventSourceResponse):
                 aclose = getattr(iterator, "aclose", None)
                 if aclose is not None:
                     await aclose()
-        async with self._lock:
+        async with self._lock:  # a heartbeat must not follow the end
             self.active = False
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _watch(self, receive: Receive, send: Send) -> None:
-        """Until the stream ends: notice the client leaving, and send a heartbeat every ``ping_interval``."""
-        loop = asyncio.get_running_loop()
-        interval = self.ping_interval
-        next_ping = loop.time() + interval
-        message: Message
-        try:
-            while self.active:
-                if interval > 0:
-                    try:
-                        async with asyncio.timeout_at(next_ping):
-                            message = await receive()
-                    except TimeoutError:
-                        await self._send_ping(send)
-                        next_ping = loop.time() + interval
-                        continue
-                else:
-                    message = await receive()
-                if message["type"] == "http.disconnect":
-                    break
-        except Exception as exc:  # a heartbeat could not be sent: the stream ends and the error surfaces
-            self._watch_failure = exc
+    async def _watch(self, receive: Receive) -> None:
+        """Wait for the client to leave, then end the stream."""
+        while self.active:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
         self._end()
 
-    async def _send_ping(self, send: Send) -> None:
-        ping = ServerSentEvent(comment=f"ping - {datetime.now(timezone.utc)}", sep=self.sep)
-        async with self._lock:
-            if self.active:
-                await send({"type": "http.response.body", "body": ensure_bytes(ping, self.sep), "more_body": True})
+    def _ping_due(self, send: Send) -> None:
+        if self.active:
+            self._ping_task = asyncio.get_running_loop().create_task(self._ping(send))
+
+    async def _ping(self, send: Send) -> None:
+        """One heartbeat comment, sse-starlette's default one; the next is due an interval after it is sent."""
+        ping = f": ping - {datetime.now(timezone.utc)}{self.sep}{self.sep}".encode()
+        try:
+            async with self._lock:
+                if self.active:
+                    await send({"type": "http.response.body", "body": ping, "more_body": True})
+        except Exception as exc:  # the heartbeat could not be sent: the stream ends and the error surfaces
+            self._failure = exc
+            self._end()
+            return
+        if self.active:
+            self._ping_timer = asyncio.get_running_loop().call_later(self.ping_interval, self._ping_due, send)
