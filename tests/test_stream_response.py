@@ -30,6 +30,7 @@ from sse_starlette import ServerSentEvent
 from sse_starlette.event import ensure_bytes
 
 from lesson_app import create_app
+from lesson_app.cors import add_vary_origin
 from lesson_app.server import BackgroundServer
 from lesson_app.sse_response import encode_event, lesson_stream
 from lesson_app.wire import Event, EventParser, parse_events
@@ -259,6 +260,22 @@ def test_vary_on_plain_json_and_errors(probe_server: BackgroundServer, origin: s
         response = httpx.get(f"{probe_server.url}{path}", headers=headers, timeout=REQUEST_TIMEOUT)
         assert response.status_code == status, path
         assert response.headers.get_list("vary") == ["Origin"], path
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([(b"content-type", b"text/plain")], [(b"content-type", b"text/plain"), (b"vary", b"Origin")]),
+        ([(b"vary", b"Accept-Encoding"), (b"x", b"1")], [(b"vary", b"Accept-Encoding, Origin"), (b"x", b"1")]),
+        ([], [(b"vary", b"Origin")]),
+    ],
+)
+def test_vary_origin_is_added_as_starlette_adds_it(
+    headers: list[tuple[bytes, bytes]], expected: list[tuple[bytes, bytes]]
+) -> None:
+    message = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+    add_vary_origin(message)
+    assert message["headers"] == expected
 
 
 # --- the error guard --------------------------------------------------------------------------
