@@ -14,7 +14,7 @@ from bench.holder import hold
 from bench.servers import PeerServer, start_all, stop_all
 
 PEERS = ["ours", "bare", "native", "raw"]
-HOLD_PEERS = ["ours", "bare"]
+HOLD_PEERS = ["ours", "bare", "raw"]
 SHORT_PATH = "/tasks/stream"
 LONG_PATH = "/agent/stream?prompt=" + "+".join(["word"] * 399)  # 1,999 characters: ~430 token events
 IDLE_PATH = "/tasks/monitor?ids=1"
@@ -39,8 +39,8 @@ class Sizes:
     grading_only: str | None
 
 
-FULL = Sizes(7, 2.0, 16, 10, 100, [100, 1000, 5000], 2.0, 5.0, 20, 1.0, 5, None, 30, None)
-QUICK = Sizes(1, 0.3, 16, 1, 5, [20], 0.5, 1.2, 3, 0.2, 1, 1, 1, "ex01")
+FULL = Sizes(9, 2.0, 16, 10, 100, [100, 1000, 5000], 2.0, 5.0, 20, 1.0, 5, None, 30, None)
+QUICK = Sizes(1, 0.3, 16, 1, 5, [100], 0.5, 1.2, 3, 0.2, 1, 1, 1, "ex01")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -194,7 +194,7 @@ def hold_level(peer: str, count: int, sizes: Sizes, log_dir: str) -> dict[str, A
 
 
 def connections(sizes: Sizes, log_dir: str) -> dict[str, Any]:
-    """Figure 4: idle streams held by one process, ours and bare alternated at each level."""
+    """Figure 4: idle streams held by one process, the peers alternated at each level."""
     levels: dict[str, list[dict[str, Any]]] = {peer: [] for peer in HOLD_PEERS}
     for count in sizes.hold_levels:
         for peer in HOLD_PEERS:
