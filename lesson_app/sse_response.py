@@ -166,10 +166,13 @@ class LessonEventSourceResponse(EventSourceResponse):
 
     async def _watch(self, receive: Receive) -> None:
         """Wait for the client to leave, then end the stream."""
-        while self.active:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
+        try:
+            while self.active:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+        except Exception:  # a server that cannot receive any more has lost the client too
+            pass
         self._end()
 
     def _ping_due(self, send: Send) -> None:
