@@ -20,7 +20,11 @@ STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 def lesson_stream(request: Request, events: AsyncIterator[Any]) -> EventSourceResponse:
     """Wrap ``events`` for the wire: counted in ``/stats``, failures become ``error``
-    events, heartbeats at the app's interval, caching forbidden."""
+    events, heartbeats at the app's interval, caching forbidden.
+
+    ``LessonEventSourceResponse`` is sse-starlette's ``EventSourceResponse`` (its
+    subclass): the same bytes on the wire, with less work per stream.
+    """
     app = request.app
     route = request.scope.get("route")
     return LessonEventSourceResponse(
