@@ -106,7 +106,9 @@ class RawConnection:
                 return
             yield rest[:size]
 
-    def response(self, path: str, headers: dict[str, str] | None = None) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    def response(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[str, list[tuple[str, str]], list[bytes]]:
         self.request(path, headers)
         status, response_headers = self.head()
         return status, without_date(response_headers), list(self.chunks())
@@ -312,7 +314,9 @@ def test_a_crash_before_any_event_names_the_exception(probe_server: BackgroundSe
 # --- a client that leaves ----------------------------------------------------------------------
 
 
-def test_a_leaving_client_is_noticed_without_waiting_for_a_heartbeat(probe: Probe, probe_server: BackgroundServer) -> None:
+def test_a_leaving_client_is_noticed_without_waiting_for_a_heartbeat(
+    probe: Probe, probe_server: BackgroundServer
+) -> None:
     connection = RawConnection(probe_server.port)
     connection.request("/lab/idle")
     assert connection.head()[0] == "HTTP/1.1 200 OK"
