@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,7 +57,7 @@ class _EndOnShutdown:
 
     __slots__ = ("set",)
 
-    def __init__(self, end: Any) -> None:
+    def __init__(self, end: Callable[[], None]) -> None:
         self.set = end
 
 
