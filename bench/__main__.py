@@ -1,6 +1,7 @@
 """``python -m bench``: the lesson app against its peers, in one run.
 
 Options: ``--quick`` (tiny sizes), ``--only FIGURE``, ``--rounds N``, ``--out DIR``.
+``--only hub`` (figure 8, several workers on Redis) runs only when named: it needs ``redis-server``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import figures, grading, notebooks, report
+from bench import figures, grading, hub, notebooks, report
 from bench.servers import ROOT, raise_open_file_limit
 
 FIGURES = ["throughput", "first-event", "connections", "lifecycle", "notebooks", "grading"]
+ON_REQUEST = ["hub"]  # not in the default run: named with --only
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
@@ -45,7 +47,7 @@ def lifecycle(sizes: figures.Sizes) -> dict[str, Any]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def run(selected: list[str], sizes: figures.Sizes, log_dir: str) -> dict[str, Any]:
+def run(selected: list[str], sizes: figures.Sizes, log_dir: str, quick: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"seconds_per_figure": {}}
     for name in selected:
         print(f"... {name}", file=sys.stderr, flush=True)
@@ -65,6 +67,8 @@ def run(selected: list[str], sizes: figures.Sizes, log_dir: str) -> dict[str, An
             results["notebooks"] = notebooks.run_series(sizes.notebook_limit)
         elif name == "grading":
             results["grading"] = grading.measure(sizes.grading_copies, sizes.grading_only)
+        elif name == "hub":
+            results["hub"] = hub.measure(hub.QUICK_HUB if quick else hub.FULL_HUB)
         results["seconds_per_figure"][name] = round(time.perf_counter() - started, 1)
     return results
 
@@ -72,7 +76,9 @@ def run(selected: list[str], sizes: figures.Sizes, log_dir: str) -> dict[str, An
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of every figure")
-    parser.add_argument("--only", choices=FIGURES, action="append", help="run this figure only (repeatable)")
+    parser.add_argument(
+        "--only", choices=FIGURES + ON_REQUEST, action="append", help="run this figure only (repeatable)"
+    )
     parser.add_argument("--rounds", type=int, help="rounds per peer for the throughput figures")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for latest.json and connections.png")
     args = parser.parse_args(argv)
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as log_dir:
-        measured = run(args.only or FIGURES, sizes, log_dir)
+        measured = run(args.only or FIGURES, sizes, log_dir, quick=args.quick)
     seconds_per_figure = measured.pop("seconds_per_figure")
     results = {
         **environment(),

@@ -77,6 +77,16 @@ def targets(figures: dict[str, Any], quick: bool = False) -> list[dict[str, Any]
             add(f"grading ({grading['submissions']} submissions)/min", grading["per_minute"], ">= 30", met, note)
         else:
             add("grading submissions/min", None, ">= 30", None, "not available: " + grading["reason"])
+    if "hub" in figures:
+        shared, limit = figures["hub"]["redis_2_workers"], figures["hub"]["target_p95_ms"]
+        monitors = figures["hub"]["sizes"]["monitors"]
+        full = monitors >= 1000
+        add(
+            f"hub: PATCH-to-event p95 ms, {monitors:,} monitors on 2 workers + Redis", shared["p95_ms"],
+            f"< {limit:.0f} ms", shared["p95_ms"] < limit if full else None, "" if full else "quick size",
+        )
+        add("hub: events lost + duplicated (Redis, 2 workers)", float(shared["lost"] + shared["duplicated"]), "= 0",
+            shared["lost"] + shared["duplicated"] == 0)
     return rows
 
 
@@ -138,6 +148,17 @@ def table(results: dict[str, Any]) -> str:
         grading = figures["grading"]
         value = _number(grading["per_minute"]) if grading["available"] else "not available"
         lines.append(f"| 7. grading, submissions/min | {value} | | | | | |")
+
+    if "hub" in figures:
+        hub = figures["hub"]
+        setups = (("redis_2_workers", "Redis Streams, 2 workers"), ("in_process_1_worker", "in-process, 1 worker"))
+        for key, label in setups:
+            row = hub[key]
+            lines.append(
+                f"| 8. hub, {label}: PATCH-to-event p50 / p95 ms, lost / duplicated "
+                f"({hub['sizes']['monitors']:,} monitors, {hub['sizes']['patches']:,} PATCHes) | "
+                f"{row['p50_ms']:.1f} / {row['p95_ms']:.1f}, {row['lost']} / {row['duplicated']} | | | | |"
+            )
 
     lines += ["", "| target | this run | limit | met |", "|---|---:|---:|:---:|"]
     for row in results["targets"]:

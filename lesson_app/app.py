@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,10 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from lesson_app.cors import StreamingCORSMiddleware
-from lesson_app.hub import EventHub
+from lesson_app.hub import Hub, hub_from_url, hub_url_from_env
 from lesson_app.pace import Pace, number_from_env
 from lesson_app.repository import TaskRepository
 from lesson_app.tracking import StreamTracker
+from lesson_app.workers import WorkerHeader, worker_header_from_env
 
 HEARTBEAT_ENV = "LESSON_HEARTBEAT"
 DEFAULT_HEARTBEAT = 15.0
@@ -54,20 +58,41 @@ def create_app(
     heartbeat: float | None = None,
     retry_ms: int = DEFAULT_RETRY_MS,
     repo: TaskRepository | None = None,
+    hub_url: str | None = None,
+    worker_header: bool | None = None,
 ) -> FastAPI:
     """Build the lesson's app.
 
     ``time_scale`` multiplies every simulated delay (default: ``LESSON_TIME_SCALE``
     or 1). ``heartbeat`` is the seconds between keep-alive comments on every
-    stream (default: ``LESSON_HEARTBEAT`` or 15).
+    stream (default: ``LESSON_HEARTBEAT`` or 15). ``hub_url`` chooses the event
+    hub (default: ``LESSON_HUB_URL`` or in-process); with ``redis://...`` the
+    tasks live in Redis too, so several workers serve the same tasks and events.
+    ``worker_header`` adds ``X-Worker: <pid>`` to every response (default:
+    ``LESSON_WORKER_HEADER``, or on with a Redis hub).
     """
     from lesson_app import page_routes, stream_routes, task_routes
+
+    hub: Hub
+    if repo is not None:
+        hub = repo.hub
+    else:
+        hub = hub_from_url(hub_url_from_env() if hub_url is None else hub_url.strip())
+        if hub.resumable:
+            from lesson_app.repository_redis import RedisTaskRepository
+
+            repo = RedisTaskRepository(hub)  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await hub.aclose()
 
     app = FastAPI(
         title="Task API",
         description="The streaming lesson's app: every stream of the lesson, served with Server-Sent Events.",
+        lifespan=lifespan,
     )
-    hub = repo.hub if repo is not None else EventHub()
     app.state.pace = Pace(time_scale)
     app.state.heartbeat = heartbeat_from_env() if heartbeat is None else _validate_heartbeat(heartbeat)
     app.state.retry_ms = retry_ms
@@ -82,6 +107,14 @@ def create_app(
         allow_headers=["*"],
     )
     app.add_exception_handler(RequestValidationError, validation_error)
+    if hub.resumable:
+        import redis
+
+        from lesson_app.repository_redis import hub_unavailable
+
+        app.add_exception_handler(redis.RedisError, hub_unavailable)
+    if worker_header_from_env(default=hub.resumable) if worker_header is None else worker_header:
+        app.add_middleware(WorkerHeader, worker=str(os.getpid()))
     for module in (task_routes, stream_routes, page_routes):
         # The routes themselves, not include_router's nested router: that would match every request twice.
         app.router.routes.extend(module.router.routes)

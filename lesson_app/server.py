@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import socket
 import threading
 import time
@@ -188,11 +189,13 @@ class BackgroundServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
+        uds: str | None = None,
         log_level: str = "warning",
     ) -> None:
         self.app = app if app is not None else _default_app()
         self.host = host
         self.port = port
+        self.uds = uds
         self.log_level = log_level
         self._stoppable = _StoppableApp(self.app)
         self._server: _ThreadServer | None = None
@@ -201,8 +204,11 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
+        """``http://127.0.0.1:PORT``; with ``uds``, ``http://localhost`` (reach it through the socket)."""
         if self._socket is None:
             raise RuntimeError("the server is not running: call start() first")
+        if self.uds is not None:
+            return "http://localhost"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -215,7 +221,14 @@ class BackgroundServer:
         """HTTP responses in flight right now, streams included."""
         return self._stoppable.in_flight
 
+    @property
+    def thread_name(self) -> str:
+        """The name of the thread serving (also the name its log records carry)."""
+        return f"uvicorn:{self.uds}" if self.uds is not None else f"uvicorn:{self.port}"
+
     def _bind(self) -> socket.socket:
+        if self.uds is not None:
+            return self._bind_unix(self.uds)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -233,6 +246,18 @@ class BackgroundServer:
         sock.setblocking(False)
         return sock
 
+    @staticmethod
+    def _bind_unix(path: str) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+        except OSError as exc:
+            sock.close()
+            raise ServerStartError(f"cannot listen on the Unix socket {path}: {exc.strerror}") from exc
+        sock.listen(2048)
+        sock.setblocking(False)
+        return sock
+
     def start(self, timeout: float = START_TIMEOUT) -> "BackgroundServer":
         """Start serving; return once the server accepts connections."""
         if self.running:
@@ -244,7 +269,8 @@ class BackgroundServer:
 
         self._stoppable = _StoppableApp(self.app)
         self._socket = self._bind()
-        self.port = self._socket.getsockname()[1]
+        if self.uds is None:
+            self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(
             self._stoppable,
             log_level=self.log_level,
@@ -255,7 +281,7 @@ class BackgroundServer:
             ws="auto",
         )
         self._server = server = _ThreadServer(config)
-        self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 
         deadline = time.monotonic() + timeout
@@ -311,6 +337,11 @@ class BackgroundServer:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+            if self.uds is not None:
+                try:
+                    os.unlink(self.uds)
+                except OSError:
+                    pass
 
     def __enter__(self) -> "BackgroundServer":
         return self.start()

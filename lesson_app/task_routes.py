@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,9 @@ from sse_starlette import EventSourceResponse
 from lesson_app.repository import Task, TaskRepository, get_task_repo
 from lesson_app.sse_response import lesson_stream
 from lesson_app.streams import task_progress_generator, task_updates_generator, task_work_generator
+
+if TYPE_CHECKING:
+    from lesson_app.repository_redis import RedisTaskRepository
 
 router = APIRouter()
 
@@ -86,6 +89,39 @@ async def monitor_generator(repo: TaskRepository, task_ids: list[int]) -> AsyncI
             yield {"event": "task_update", "data": json.dumps(message)}
 
 
+async def resumable_monitor_generator(
+    repo: RedisTaskRepository, task_ids: list[int], last_event_id: str | None
+) -> AsyncIterator[dict[str, str]]:
+    """The monitor on a shared hub: every event carries its stream id, and a reconnect resumes.
+
+    The order makes it exact: the live queue is registered first, then the
+    stream is replayed after ``Last-Event-ID`` (or a snapshot is taken), then
+    the live queue is drained, skipping what the replay already sent.
+    """
+    from lesson_app.hub_redis import SubscriberTooSlow, id_order
+
+    hub = repo.hub
+    async with hub.subscribe(task_ids) as subscription:
+        replay = await hub.events_after(last_event_id, task_ids) if last_event_id else None
+        if replay is None:  # a first visit, or an id the stream no longer holds: start afresh
+            sent, tasks = repo.snapshot(task_ids)
+            yield {"event": "snapshot", "id": sent, "data": json.dumps({"tasks": tasks})}
+        else:
+            sent = last_event_id
+            for event in replay:
+                yield {"event": "task_update", "id": event.id, "data": json.dumps(event.message)}
+                sent = event.id
+        try:
+            while True:
+                event = await subscription.next_event()
+                if id_order(event.id) <= id_order(sent):
+                    continue
+                yield {"event": "task_update", "id": event.id, "data": json.dumps(event.message)}
+                sent = event.id
+        except SubscriberTooSlow:
+            return  # the stream ends; EventSource reconnects with the last id and resumes
+
+
 @router.get("/tasks/monitor")
 async def monitor_tasks(
     request: Request,
@@ -95,6 +131,9 @@ async def monitor_tasks(
     task_ids = parse_monitor_ids(ids)
     for task_id in task_ids:
         require_task(task_id, repo, detail=f"Task {task_id} not found")
+    if repo.hub.resumable:
+        last_event_id = request.headers.get("last-event-id") or None
+        return lesson_stream(request, resumable_monitor_generator(repo, task_ids, last_event_id))
     return lesson_stream(request, monitor_generator(repo, task_ids))
 
 

@@ -11,16 +11,21 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lesson_app.grading.checks import EXERCISES
-from lesson_app.grading.checks.ex02_parser import CASES
-from lesson_app.grading.core import Check, Submission, run_check
+from grader.checks import EXERCISES
+from grader.checks.ex02_parser import CASES as HIDDEN_CASES
+from lesson_app.grading.checks import EXERCISES as VISIBLE
+from lesson_app.grading.checks.ex02_parser import CASES as VISIBLE_CASES
+from lesson_app.grading.core import Check, run_check
+from lesson_app.grading.local import LocalSubmission
 from lesson_app.grading.regenerate import MarkerError, expected_exercises, strip_solution
 from lesson_app.grading.runner import check, run_checks
 from lesson_app.wire import parse_events
 from tests.mutants import load_mutants, mutate
 
 ROOT = Path(__file__).resolve().parents[1]
+CASES = {**VISIBLE_CASES, **HIDDEN_CASES}
 NOTEBOOK_NAMES = [
+    "ex00_one_event.ipynb",
     "ex01_format_sse.ipynb",
     "ex02_parser.ipynb",
     "ex03_countdown_generator.ipynb",
@@ -29,6 +34,7 @@ NOTEBOOK_NAMES = [
     "ex06_disconnect_heartbeat.ipynb",
     "ex07_resumable_stream.ipynb",
     "ex08_monitor.ipynb",
+    "ex09_browser_client.ipynb",
 ]
 
 
@@ -42,6 +48,7 @@ def test_every_exercise_has_its_fixed_notebook_and_visible_checks() -> None:
     assert [exercise.notebook for exercise in EXERCISES.values()] == NOTEBOOK_NAMES
     for exercise in EXERCISES.values():
         assert any(not c.hidden for c in exercise.checks) and any(c.hidden for c in exercise.checks)
+        assert [c for c in exercise.checks if not c.hidden] == VISIBLE[exercise.id].checks
         for folder in ("exercises", "solutions"):
             assert (ROOT / folder / exercise.notebook).exists()
 
@@ -71,7 +78,12 @@ def test_notebooks_are_committed_clean(folder: str) -> None:
 def test_starters_carry_no_part_of_an_answer() -> None:
     for name in NOTEBOOK_NAMES:
         text = (ROOT / "exercises" / name).read_text(encoding="utf-8")
-        assert "SOLUTION" not in text and "NotImplementedError" in text
+        assert "SOLUTION" not in text and ("NotImplementedError" in text or "not implemented: " in text)
+
+
+def test_javascript_regions_become_a_throw() -> None:
+    source = 'JS = """\nfunction f() {\n  // BEGIN SOLUTION: return two\n  return 2;\n  // END SOLUTION\n}\n"""'
+    assert strip_solution(source) == 'JS = """\nfunction f() {\n  throw new Error("not implemented: return two");\n}\n"""'
 
 
 def test_strip_solution_keeps_indentation_and_hint() -> None:
@@ -89,7 +101,7 @@ def test_a_check_that_never_returns_is_abandoned_at_its_time_limit() -> None:
             pass
 
     started = time.monotonic()
-    result = run_check(Check("ex01", "spins", spin, time_limit=0.5), Submission({}))
+    result = run_check(Check("ex01", "spins", spin, time_limit=0.5), LocalSubmission({}))
     assert time.monotonic() - started < 2.0
     assert not result.passed and "0.5 s time limit" in result.message
 
@@ -101,7 +113,7 @@ def test_a_sync_student_function_that_loops_forever_is_stopped() -> None:
 
     first = replace(EXERCISES["ex01"].checks[0], time_limit=0.5)
     started = time.monotonic()
-    result = run_check(first, Submission({"format_sse": format_sse}))
+    result = run_check(first, LocalSubmission({"format_sse": format_sse}))
     assert not result.passed and "time limit" in result.message
     assert time.monotonic() - started < 2.0
     # the abandoned thread was told to stop, so it does not keep spinning
@@ -110,7 +122,7 @@ def test_a_sync_student_function_that_loops_forever_is_stopped() -> None:
 
 
 def test_failures_say_what_was_expected_and_what_arrived() -> None:
-    results = run_checks("ex01", {"format_sse": lambda data, **kwargs: f"data: {data}\n"}, hidden=False)
+    results = run_checks("ex01", {"format_sse": lambda data, **kwargs: f"data: {data}\n"})
     first = results[0]
     assert not first.passed
     assert first.message == "format_sse('hello'): expected 'data: hello\\n\\n', got 'data: hello\\n'"
@@ -128,7 +140,7 @@ def test_check_prints_a_verdict_per_visible_check(capsys: pytest.CaptureFixture[
             exec(cell.source, namespace)
     exec("from lesson_app.grading import check\ncheck('ex07')", namespace)
     lines = capsys.readouterr().out.splitlines()
-    visible = [c for c in EXERCISES["ex07"].checks if not c.hidden]
+    visible = VISIBLE["ex07"].checks
     assert lines[0] == "ex07: a resumable stream"
     assert [line.strip() for line in lines[1:-1]] == [f"PASS  {c.name}" for c in visible]
     assert lines[-1].startswith(f"{len(visible)}/{len(visible)} checks passed")

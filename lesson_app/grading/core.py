@@ -5,15 +5,24 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-DEFAULT_TIME_LIMIT = 5.0
+if TYPE_CHECKING:
+    from lesson_app.grading.harness import Site
+
+DEFAULT_TIME_LIMIT = 10.0  # seconds: a hang costs this much; a busy machine still gets its answer
 
 
 class CheckFailed(AssertionError):
     """A check's verdict: what was expected and what arrived."""
+
+
+class StudentRaised(Exception):
+    """The student's code raised, in a process of its own; the message is ``"Type: message"``."""
 
 
 @dataclass(frozen=True)
@@ -35,24 +44,46 @@ class CheckResult:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})
 
 
-class Submission:
-    """The names a student's notebook defined: what checks call."""
+class Submission(ABC):
+    """What checks may ask of a student's notebook, wherever it runs.
 
-    def __init__(self, namespace: Mapping[str, Any]) -> None:
-        self.namespace = namespace
+    Checks never touch the student's objects: they call functions with JSON-able
+    arguments and get JSON-able results back, read JSON-able values, learn what
+    kind of object a name holds, and reach the apps the notebook's code builds
+    over HTTP. In the student's own kernel that is :class:`LocalSubmission`; in
+    the grader, the same requests cross into a sandboxed process.
+    """
 
-    def get(self, name: str) -> Any:
-        if name not in self.namespace:
-            raise CheckFailed(
-                f"`{name}` is not defined: run the cell that defines it (or restore it if it was deleted)"
-            )
-        return self.namespace[name]
+    @abstractmethod
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``name(*args, **kwargs)``; the result as JSON-able data (see ``lesson_app.grading.values``)."""
 
-    def function(self, name: str) -> Callable[..., Any]:
-        value = self.get(name)
-        if not callable(value):
-            raise CheckFailed(f"`{name}` should be a function, got {type(value).__name__}")
-        return value
+    @abstractmethod
+    def kind(self, name: str) -> str:
+        """What ``name`` holds: one of ``KINDS``; ``CheckFailed`` if it is not defined."""
+
+    @abstractmethod
+    def value(self, name: str) -> Any:
+        """The JSON-able value of ``name`` (a string of JavaScript, say)."""
+
+    @abstractmethod
+    def serve(self, fixture: str, **params: Any) -> AbstractContextManager["Site"]:
+        """Serve the app that ``lesson_app.grading.fixtures`` builds from the notebook's names; yield its ``Site``."""
+
+    def function(self, name: str) -> str:
+        """Require ``name`` to be callable; return its kind."""
+        kind = self.kind(name)
+        if kind not in CALLABLE_KINDS:
+            raise CheckFailed(f"`{name}` should be a function, got {kind}")
+        return kind
+
+
+KINDS = ("asyncgenfunction", "coroutinefunction", "function", "class", "other")
+CALLABLE_KINDS = ("asyncgenfunction", "coroutinefunction", "function")
+
+
+def not_defined(name: str) -> CheckFailed:
+    return CheckFailed(f"`{name}` is not defined: run the cell that defines it (or restore it if it was deleted)")
 
 
 CheckFunction = Callable[[Submission], None]
@@ -76,36 +107,45 @@ class Exercise:
     notebook: str
     title: str
     checks: list[Check] = field(default_factory=list)
+    hidden_by_default: bool = False
 
     def check(
-        self, name: str, *, hidden: bool = False, points: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
+        self, name: str, *, hidden: bool | None = None, points: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
     ) -> Callable[[CheckFunction], CheckFunction]:
         """Decorator: register a check function under a name the student reads."""
 
         def register(function: CheckFunction) -> CheckFunction:
-            self.checks.append(Check(self.id, name, function, points, hidden, time_limit))
+            is_hidden = self.hidden_by_default if hidden is None else hidden
+            self.checks.append(Check(self.id, name, function, points, is_hidden, time_limit))
             return function
 
         return register
+
+    @classmethod
+    def hidden_part(cls, public: "Exercise") -> "Exercise":
+        """An empty exercise for ``public``'s hidden checks: every check registered on it is hidden."""
+        return cls(public.id, public.notebook, public.title, hidden_by_default=True)
+
+    def with_hidden(self, hidden: "Exercise") -> "Exercise":
+        """This exercise's checks followed by ``hidden``'s."""
+        return Exercise(self.id, self.notebook, self.title, [*self.checks, *hidden.checks])
 
     @property
     def max_score(self) -> float:
         return sum(check.points for check in self.checks)
 
 
-def run_check(check: Check, submission: Submission) -> CheckResult:
-    """Run one check on a daemon thread; past its time limit it is abandoned, never awaited."""
+def run_check(check: Check, submission: Submission, on_abandon: Callable[[], None] | None = None) -> CheckResult:
+    """Run one check on a daemon thread; past its time limit it is abandoned (``on_abandon`` runs), never awaited."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
-        from lesson_app.grading.harness import server_errors
-
         try:
             check.run(submission)
             outcome["error"] = None
         except BaseException as exc:  # the student's code may raise anything
             outcome["error"] = exc
-            outcome["server_errors"] = server_errors()
+            outcome["server_errors"] = submission_errors(submission)
 
     started = time.monotonic()
     thread = threading.Thread(target=target, name=f"check:{check.exercise}:{check.name}", daemon=True)
@@ -114,6 +154,8 @@ def run_check(check: Check, submission: Submission) -> CheckResult:
     seconds = time.monotonic() - started
     if thread.is_alive():
         _interrupt(thread)
+        if on_abandon is not None:
+            on_abandon()
         message = (
             f"no verdict within the {check.time_limit:g} s time limit: the code under test hangs or loops forever "
             "(if the notebook turns slow afterwards, restart its kernel)"
@@ -124,12 +166,23 @@ def run_check(check: Check, submission: Submission) -> CheckResult:
         return _result(check, True, "", seconds)
     if isinstance(error, CheckFailed):
         message = str(error)
+    elif isinstance(error, StudentRaised):
+        message = f"your code raised {error}"
     else:
         message = f"your code raised {type(error).__name__}: {error}"
     raised = outcome.get("server_errors") or []
     if raised:
         message += f" [your code raised on the server: {'; '.join(dict.fromkeys(raised))[:400]}]"
     return _result(check, False, message, seconds)
+
+
+def submission_errors(submission: Submission) -> list[str]:
+    """What the student's code raised inside the servers the check started, if the submission can tell."""
+    errors = getattr(submission, "server_errors", None)
+    try:
+        return list(errors()) if callable(errors) else []
+    except Exception:  # noqa: BLE001 - a sandbox that is gone has nothing more to say
+        return []
 
 
 def _interrupt(thread: threading.Thread) -> None:

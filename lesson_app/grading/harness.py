@@ -1,4 +1,9 @@
-"""What checks use to run a student's code for real: a served app, a timed stream reader."""
+"""What checks use to run a student's code for real: a served app, a timed stream reader.
+
+A ``Site`` is where an app the student's code built is served: a URL on
+127.0.0.1 in the student's kernel, or a Unix socket the grader's sandbox
+listens on. Checks reach it only through HTTP, and read every byte themselves.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from lesson_app.wire import Event, EventParser
 from lesson_app.grading.core import CheckFailed
 
 STOP_WAIT = 1.0
+READ_TIMEOUT = 6.0  # seconds a check waits for a stream that should take milliseconds: room for a busy machine
+MAX_BODY = 1 << 20  # a stream longer than this is cut off: no check needs more
 
 
 @functools.cache
@@ -69,14 +76,73 @@ def _my_servers() -> set[str]:
     return _local.servers
 
 
+@dataclass(frozen=True)
+class Site:
+    """Where a served app answers: ``url`` is its base URL; ``uds`` the Unix socket behind it, if any."""
+
+    url: str
+    uds: str | None = None
+
+    def client(self, timeout: float | httpx.Timeout = READ_TIMEOUT) -> httpx.Client:
+        transport = httpx.HTTPTransport(uds=self.uds, verify=local_tls()) if self.uds else None
+        return httpx.Client(base_url=self.url, timeout=timeout, verify=local_tls(), transport=transport)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One whole request; ``CheckFailed`` if the app does not answer in time."""
+        timeout = kwargs.pop("timeout", READ_TIMEOUT)
+        with self.client(timeout) as client:
+            try:
+                return client.request(method, path, **kwargs)
+            except httpx.TimeoutException:
+                raise CheckFailed(f"{method} {path}: no answer within {timeout:g} s") from None
+            except httpx.TransportError as exc:
+                raise CheckFailed(f"{method} {path} failed: {type(exc).__name__}: {exc}") from None
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", path, **kwargs)
+
+
+def fastest_answer(site: Site, path: str, requests: int = 3, timeout: float = 3.0) -> float:
+    """Send ``requests`` GETs to ``path`` at once; the seconds the fastest took to answer.
+
+    A server whose event loop is blocked answers none of them until it unblocks;
+    one that is merely slow (a busy machine) answers at least one of them soon.
+    """
+    latencies: list[float] = []
+
+    def one() -> None:
+        started = time.monotonic()
+        try:
+            site.get(path, timeout=timeout)
+        except CheckFailed:
+            return
+        latencies.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=one, name="fastest-answer", daemon=True) for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 1.0)
+    if not latencies:
+        raise CheckFailed(f"GET {path} got no answer within {timeout:g} s: the event loop is blocked")
+    return min(latencies)
+
+
 @contextmanager
-def served(app: Any) -> Iterator[str]:
-    """Serve ``app`` on a free port; yield its URL. Stopping never waits on blocked student code."""
+def served(app: Any, uds: str | None = None) -> Iterator[str]:
+    """Serve ``app`` on a free port (or on the Unix socket ``uds``); yield its URL.
+    Stopping never waits on blocked student code."""
     logger = logging.getLogger("uvicorn.error")
     if _capture not in logger.filters:
         logger.addFilter(_capture)
-    server = BackgroundServer(app).start()
-    thread_name = f"uvicorn:{server.port}"
+    server = BackgroundServer(app, uds=uds).start()
+    thread_name = server.thread_name
     with _errors_lock:
         _server_errors[thread_name] = []
     _my_servers().add(thread_name)
@@ -110,27 +176,31 @@ class StreamRead:
 
 
 def read_stream(
-    url: str,
+    site: Site,
+    path: str,
     *,
     headers: dict[str, str] | None = None,
     max_events: int = 200,
     until: Callable[[StreamRead], bool] | None = None,
-    timeout: float = 3.0,
+    timeout: float = READ_TIMEOUT,
 ) -> StreamRead:
-    """GET ``url`` and parse the event stream until it ends, ``until`` says stop,
+    """GET ``path`` of ``site`` and parse the event stream until it ends, ``until`` says stop,
     ``max_events`` arrive or ``timeout`` seconds pass. Stopping early closes the
     connection, as a browser tab that goes away would."""
     started = time.monotonic()
     deadline = started + timeout
     parser = EventParser()
     limits = httpx.Timeout(connect=2.0, read=timeout, write=2.0, pool=2.0)
-    with httpx.Client(timeout=limits, verify=local_tls()) as client:
+    with site.client(limits) as client:
         try:
-            with client.stream("GET", url, headers=headers) as response:
+            with client.stream("GET", path, headers=headers) as response:
                 read = StreamRead(status=response.status_code, headers=response.headers)
                 try:
                     for chunk in response.iter_raw():
                         read.body += chunk
+                        if len(read.body) > MAX_BODY:
+                            read.problem = f"the stream sent more than {MAX_BODY} bytes"
+                            break
                         for event in parser.feed(chunk):
                             read.events.append(event)
                             read.arrivals.append(time.monotonic() - started)

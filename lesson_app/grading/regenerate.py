@@ -9,7 +9,9 @@ A solution cell marks the student's part::
 
 The exercise keeps everything else and replaces each marked region with
 ``raise NotImplementedError("build the lines, then join them")`` at the
-same indentation, so a starter never carries part of an answer.
+same indentation, so a starter never carries part of an answer. JavaScript
+held in a Python string marks its part with ``// BEGIN SOLUTION: hint`` and
+``// END SOLUTION``, and gets ``throw new Error("not implemented: hint");``.
 
 ``python -m lesson_app.grading.regenerate [SOLUTIONS_DIR] [EXERCISES_DIR]``
 rewrites the exercises; the test suite checks they are in step.
@@ -17,14 +19,15 @@ rewrites the exercises; the test suite checks they are in step.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?::\s*(?P<hint>.*))?$")
-END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)(?P<comment>#|//) BEGIN SOLUTION(?::\s*(?P<hint>.*))?$")
+END = re.compile(r"^[ \t]*(#|//) END SOLUTION\s*$")
 
 
 class MarkerError(ValueError):
@@ -43,7 +46,10 @@ def strip_solution(source: str) -> str:
                 raise MarkerError(f"line {number}: BEGIN SOLUTION inside another solution region")
             inside = True
             hint = (begin.group("hint") or "your code here").strip()
-            out.append(f"{begin.group('indent')}raise NotImplementedError({hint!r})")
+            if begin.group("comment") == "//":  # JavaScript inside a Python string
+                out.append(f"{begin.group('indent')}throw new Error({json.dumps('not implemented: ' + hint)});")
+            else:
+                out.append(f"{begin.group('indent')}raise NotImplementedError({hint!r})")
         elif END.match(line):
             if not inside:
                 raise MarkerError(f"line {number}: END SOLUTION without BEGIN SOLUTION")

@@ -1,9 +1,13 @@
-"""Every exercise's checks, registered in ``EXERCISES`` (id -> ``Exercise``)."""
+"""Every exercise and its visible checks, registered in ``EXERCISES`` (id -> ``Exercise``).
+
+These are what ``check("exNN")`` runs in a student's notebook. Grading adds
+hidden checks of the same skills, which are not part of this package.
+"""
 
 from __future__ import annotations
 
-from lesson_app.grading.core import Exercise
 from lesson_app.grading.checks import (
+    ex00_one_event,
     ex01_format,
     ex02_parser,
     ex03_countdown,
@@ -12,18 +16,20 @@ from lesson_app.grading.checks import (
     ex06_disconnect,
     ex07_resume,
     ex08_monitor,
+    ex09_browser,
 )
+from lesson_app.grading.core import Exercise
 
-EXERCISES: dict[str, Exercise] = {
-    module.exercise.id: module.exercise
-    for module in (
-        ex01_format,
-        ex02_parser,
-        ex03_countdown,
-        ex04_process,
-        ex05_errors,
-        ex06_disconnect,
-        ex07_resume,
-        ex08_monitor,
-    )
-}
+MODULES = (
+    ex00_one_event,
+    ex01_format,
+    ex02_parser,
+    ex03_countdown,
+    ex04_process,
+    ex05_errors,
+    ex06_disconnect,
+    ex07_resume,
+    ex08_monitor,
+    ex09_browser,
+)
+EXERCISES: dict[str, Exercise] = {module.exercise.id: module.exercise for module in MODULES}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lesson_app.grading.checks import EXERCISES
-from lesson_app.grading.notebook import NotebookGrade
+from grader.checks import EXERCISES
+from grader.grades import NotebookGrade
 
 # The part of Gradescope's results.json format the grader writes.
 GRADESCOPE_SCHEMA: dict[str, Any] = {
@@ -20,6 +23,7 @@ GRADESCOPE_SCHEMA: dict[str, Any] = {
         "score": {"type": "number", "minimum": 0},
         "execution_time": {"type": "number", "minimum": 0},
         "output": {"type": "string"},
+        "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
         "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
         "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
         "tests": {
@@ -74,22 +78,47 @@ def gradescope_results(grade: SubmissionGrade) -> dict[str, Any]:
                     "max_score": result.max_score,
                     "status": "passed" if result.passed else "failed",
                     "output": result.message if not result.passed else "",
-                    "visibility": "after_due_date" if result.hidden else "visible",
+                    "visibility": "after_published" if result.hidden else "visible",
                 }
             )
-    notes = [f"{notebook.notebook}: {note}" for notebook in grade.notebooks for note in notebook.notes]
     return {
         "score": grade.score,
         "execution_time": round(sum(notebook.seconds for notebook in grade.notebooks), 2),
-        "output": "\n".join(notes) if notes else "Every notebook ran without errors.",
+        "output": summary_markdown(grade),
+        "output_format": "md",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
-def write_json(grade: SubmissionGrade, path: Path) -> None:
+def summary_markdown(grade: SubmissionGrade) -> str:
+    """A per-exercise summary for the student, then how each notebook ran."""
+    lines = ["| exercise | score |", "|---|---:|"]
+    for notebook in grade.notebooks:
+        got = sum(result.score for result in notebook.results)
+        total = sum(result.max_score for result in notebook.results)
+        lines.append(f"| {notebook.exercise}: {EXERCISES[notebook.exercise].title} | {got:g} / {total:g} |")
+    notes = [f"- `{notebook.notebook}`: {note}" for notebook in grade.notebooks for note in notebook.notes]
+    lines += ["", *notes] if notes else ["", "Every notebook ran without errors."]
+    return "\n".join(lines)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a new file beside ``path``, then rename it over ``path``: readers see all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(gradescope_results(grade), indent=2) + "\n", encoding="utf-8")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(grade: SubmissionGrade, path: Path) -> None:
+    write_atomically(path, json.dumps(gradescope_results(grade), indent=2) + "\n")
 
 
 def exercise_table(grade: SubmissionGrade) -> str:
@@ -129,9 +158,9 @@ def class_table(grades: list[SubmissionGrade]) -> str:
 
 def write_csv(grades: list[SubmissionGrade], path: Path) -> None:
     ids = graded_ids(grades)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", *ids, "total", "max_score"])
-        for grade in grades:
-            writer.writerow([grade.student, *(f"{grade.exercise_score(i):g}" for i in ids), f"{grade.score:g}", f"{grade.max_score:g}"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", *ids, "total", "max_score"])
+    for grade in grades:
+        writer.writerow([grade.student, *(f"{grade.exercise_score(i):g}" for i in ids), f"{grade.score:g}", f"{grade.max_score:g}"])
+    write_atomically(path, buffer.getvalue())
