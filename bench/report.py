@@ -157,7 +157,7 @@ def table(results: dict[str, Any]) -> str:
             lines.append(
                 f"| 8. hub, {label}: PATCH-to-event p50 / p95 ms, lost / duplicated "
                 f"({hub['sizes']['monitors']:,} monitors, {hub['sizes']['patches']:,} PATCHes) | "
-                f"{row['p50_ms']:.1f} / {row['p95_ms']:.1f}, {row['lost']} / {row['duplicated']} | | | | |"
+                f"{row['p50_ms']:.1f} / {row['p95_ms']:.1f}, {row['lost']} / {row['duplicated']} | | | | | |"
             )
 
     lines += ["", "| target | this run | limit | met |", "|---|---:|---:|:---:|"]
