@@ -14,7 +14,7 @@ from bench.holder import hold
 from bench.servers import PeerServer, start_all, stop_all
 
 PEERS = ["ours", "bare", "native", "raw"]
-HOLD_PEERS = ["ours", "bare"]
+HOLD_PEERS = ["ours", "bare", "raw"]
 SHORT_PATH = "/tasks/stream"
 LONG_PATH = "/agent/stream?prompt=" + "+".join(["word"] * 399)  # 1,999 characters: ~430 token events
 IDLE_PATH = "/tasks/monitor?ids=1"
@@ -39,8 +39,15 @@ class Sizes:
     grading_only: str | None
 
 
-FULL = Sizes(7, 2.0, 16, 10, 100, [100, 1000, 5000], 2.0, 5.0, 20, 1.0, 5, None, 30, None)
-QUICK = Sizes(1, 0.3, 16, 1, 5, [20], 0.5, 1.2, 3, 0.2, 1, 1, 1, "ex01")
+FULL = Sizes(9, 2.0, 16, 10, 200, [100, 1000, 5000], 2.0, 5.0, 40, 1.0, 5, None, 30, None)
+QUICK = Sizes(1, 0.3, 16, 1, 5, [100], 0.5, 1.2, 3, 0.2, 1, 1, 1, "ex01")
+
+
+def rotated(servers: dict[str, PeerServer], turn: int) -> list[tuple[str, PeerServer]]:
+    """The peers in their order, starting at a different one each turn: no peer always goes first."""
+    items = list(servers.items())
+    start = turn % len(items)
+    return items[start:] + items[:start]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -76,13 +83,13 @@ def throughput(sizes: Sizes, log_dir: str) -> dict[str, Any]:
             asyncio.run(long_streams(server.host, server.port, LONG_PATH, 1))
         short: dict[str, list[float]] = {peer: [] for peer in PEERS}
         events: dict[str, list[float]] = {peer: [] for peer in PEERS}
-        for _ in range(sizes.rounds):
-            for peer, server in servers.items():
+        for turn in range(sizes.rounds):
+            for peer, server in rotated(servers, turn):
                 done, elapsed = asyncio.run(
                     whole_streams(server.host, server.port, SHORT_PATH, sizes.short_clients, sizes.short_seconds)
                 )
                 short[peer].append(done / elapsed)
-            for peer, server in servers.items():
+            for peer, server in rotated(servers, turn):
                 elapsed = asyncio.run(long_streams(server.host, server.port, LONG_PATH, sizes.long_repeats))
                 events[peer].append(long_events * sizes.long_repeats / elapsed)
         errors = {peer: server.logged_errors() for peer, server in servers.items()}
@@ -110,8 +117,8 @@ def first_event(sizes: Sizes, log_dir: str) -> dict[str, Any]:
         for server in servers.values():
             first_event_seconds(server.host, server.port, SHORT_PATH)
         samples: dict[str, list[float]] = {peer: [] for peer in PEERS}
-        for _ in range(sizes.first_event_samples):
-            for peer, server in servers.items():
+        for turn in range(sizes.first_event_samples):
+            for peer, server in rotated(servers, turn):
                 samples[peer].append(first_event_seconds(server.host, server.port, SHORT_PATH) * 1000)
             time.sleep(0.01)
     finally:
@@ -194,7 +201,7 @@ def hold_level(peer: str, count: int, sizes: Sizes, log_dir: str) -> dict[str, A
 
 
 def connections(sizes: Sizes, log_dir: str) -> dict[str, Any]:
-    """Figure 4: idle streams held by one process, ours and bare alternated at each level."""
+    """Figure 4: idle streams held by one process, the peers alternated at each level."""
     levels: dict[str, list[dict[str, Any]]] = {peer: [] for peer in HOLD_PEERS}
     for count in sizes.hold_levels:
         for peer in HOLD_PEERS:

@@ -9,6 +9,18 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
+VARY_ORIGIN = (b"vary", b"Origin")
+
+
+def add_vary_origin(message: Message) -> None:
+    """Add ``Origin`` to the ``Vary`` header of an ``http.response.start`` message, as Starlette would."""
+    headers = message.get("headers", ())
+    if any(name.lower() == b"vary" for name, _ in headers):
+        mutable = MutableHeaders(scope=message)
+        mutable["Vary"] = ", ".join([*mutable.getlist("Vary"), "Origin"])
+    else:
+        message["headers"] = [*headers, VARY_ORIGIN]
+
 
 class StreamingCORSMiddleware(CORSMiddleware):
     """Same headers as ``CORSMiddleware``; only ``http.response.start`` goes through it.
@@ -20,14 +32,17 @@ class StreamingCORSMiddleware(CORSMiddleware):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
-            await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
+        for name, _ in scope["headers"]:
+            if name == b"origin":
+                await super().__call__(scope, receive, send)
+                return
 
         def vary_on_origin(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+                add_vary_origin(message)
             return send(message)
 
         await self.app(scope, receive, vary_on_origin)

@@ -1,21 +1,24 @@
-"""Counts open streams and guards every lesson stream against failures."""
+"""Counts open streams and how each one ended, for ``/stats``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import aclosing
-from typing import Any
+from typing import Any, Literal
 
 logger = logging.getLogger("lesson_app")
 
+Outcome = Literal["completed", "disconnected", "failed"]
+
 
 class StreamTracker:
-    """What ``/stats`` reports: streams open now, and how each one ended."""
+    """What ``/stats`` reports: streams open now, and how each one ended.
+
+    A response calls ``opened`` once its headers are out and ``closed`` when its
+    stream ends: nothing is counted per event.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -36,36 +39,18 @@ class StreamTracker:
                 "opened_by_path": dict(self.opened),
             }
 
-    def _open(self, path: str) -> None:
+    def stream_opened(self, path: str) -> None:
         with self._lock:
             self.active_streams += 1
             self.opened[path] += 1
 
-    def _close(self, outcome: str) -> None:
+    def stream_closed(self, outcome: Outcome) -> None:
         with self._lock:
             self.active_streams -= 1
             setattr(self, outcome, getattr(self, outcome) + 1)
 
-    async def track(self, path: str, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        """Relay ``events``; count the stream while open; turn a crash into an ``error`` event.
 
-        A client that disconnects cancels this generator: the ``finally`` below
-        and the inner generator's own cleanup both run.
-        """
-        self._open(path)
-        outcome = "disconnected"
-        try:
-            async with aclosing(events):
-                try:
-                    async for event in events:
-                        yield event
-                    outcome = "completed"
-                except Exception as exc:
-                    outcome = "failed"
-                    logger.warning("stream %s failed: %r", path, exc)
-                    yield {"event": "error", "data": json.dumps({"error": str(exc) or type(exc).__name__})}
-        except (asyncio.CancelledError, GeneratorExit):
-            outcome = "disconnected"
-            raise
-        finally:
-            self._close(outcome)
+def error_event(path: str, exc: Exception) -> dict[str, str]:
+    """The ``error`` event a crashed stream ends with; the operator gets the details in the log."""
+    logger.warning("stream %s failed: %r", path, exc)
+    return {"event": "error", "data": json.dumps({"error": str(exc) or type(exc).__name__})}

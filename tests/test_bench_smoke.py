@@ -59,7 +59,8 @@ def test_throughput_figures_have_every_peer(quick_run: tuple[dict, str, Path]) -
 
 def test_every_held_stream_gets_heartbeats(quick_run: tuple[dict, str, Path]) -> None:
     connections = quick_run[0]["figures"]["connections"]
-    for peer in ("ours", "bare"):
+    assert set(connections["peers"]) == {"ours", "bare", "raw"}
+    for peer in ("ours", "bare", "raw"):
         levels = connections["peers"][peer]
         assert [level["connections"] for level in levels] == connections["levels"]
         for level in levels:
@@ -93,7 +94,9 @@ def test_notebooks_and_grading_are_reported(quick_run: tuple[dict, str, Path]) -
 
 def test_table_targets_and_plot(quick_run: tuple[dict, str, Path]) -> None:
     results, stdout, out = quick_run
-    assert "| figure | ours | bare | native | raw | ours/bare |" in stdout
-    assert len(results["targets"]) == 8
+    assert "| figure | ours | bare | native | raw | ours/bare | ours/raw |" in stdout
+    levels = results["figures"]["connections"]["levels"]
+    # throughput 2, first event 2, memory one per level, held latency and served, stop, notebooks, grading
+    assert len(results["targets"]) == 9 + len(levels)
     assert {row["met"] for row in results["targets"]} <= {True, False, None}
     assert (out / "connections.png").read_bytes().startswith(b"\x89PNG")

@@ -1,6 +1,8 @@
 """The floor of the stack: a Starlette ``StreamingResponse`` whose generator writes SSE bytes by hand.
 
-No event objects, no pings, no disconnect listener: just routing, JSON and the bytes.
+No event objects and no error guard: just routing, JSON and the bytes. The idle
+``/tasks/monitor`` stream (for the held-streams figure) pings from its own generator,
+with the comment sse-starlette sends, every ``LESSON_HEARTBEAT`` seconds.
 """
 
 from __future__ import annotations
@@ -8,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 
 from fastapi import FastAPI
 from starlette.responses import StreamingResponse
 
-from bench.peers import SYSTEM_EVENTS, TIME_SCALE, canned_reply, tokenize
+from bench.peers import HEARTBEAT, SYSTEM_EVENTS, TIME_SCALE, canned_reply, tokenize
 
 app = FastAPI(title="Task API")
 
@@ -58,3 +61,15 @@ async def stream_system_updates() -> StreamingResponse:
 @app.get("/agent/stream")
 async def stream_agent_reply(prompt: str) -> StreamingResponse:
     return event_stream(agent_tokens(prompt.strip()))
+
+
+async def idle_monitor(task_ids: list[int]) -> AsyncIterator[bytes]:
+    yield sse("snapshot", json.dumps({"tasks": [{"id": task_id, "status": "pending"} for task_id in task_ids]}))
+    while True:  # nothing changes: the stream idles with its pings
+        await asyncio.sleep(HEARTBEAT)
+        yield f": ping - {datetime.now(timezone.utc)}\r\n\r\n".encode()
+
+
+@app.get("/tasks/monitor")
+async def monitor_tasks(ids: str) -> StreamingResponse:
+    return event_stream(idle_monitor([int(task_id) for task_id in ids.split(",")]))
