@@ -91,7 +91,17 @@ class RawConnection:
         return status, [(name.lower(), value) for name, value in (line.split(": ", 1) for line in lines)]
 
     def chunks(self) -> Iterator[bytes]:
-        """The body's chunks as they arrive, until the terminal chunk."""
+        """The body's chunks as they arrive, until the terminal chunk, after the opening comment.
+
+        Every lesson stream opens with one heartbeat comment, sent with the headers, so a
+        proxy that holds the headers until the first body bytes releases them at once.
+        """
+        raw = self._raw_chunks()
+        opening = next(raw, None)
+        assert opening is not None and PING.fullmatch(opening), f"no opening comment: {opening!r}"
+        yield from raw
+
+    def _raw_chunks(self) -> Iterator[bytes]:
         while True:
             while b"\r\n" not in self.pending:
                 self._more()
