@@ -74,11 +74,10 @@ def exposed_paths(jobs_root: Path) -> list[Path]:
 def warm_browser() -> None:
     """Start the grader's Chromium before the browser checks need it; without one, those checks say why."""
     from lesson_app.grading.browser import warm_up
-    from lesson_app.grading.core import CheckFailed
 
     try:
         warm_up()
-    except (CheckFailed, Exception):  # noqa: BLE001 - the checks report a missing or broken browser themselves
+    except Exception:  # noqa: BLE001 - the checks report a missing or broken browser themselves
         pass
 
 

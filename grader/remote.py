@@ -88,7 +88,7 @@ class NotebookRun(Submission):
                         self.notes, self._cells_done = notes, True
                     return
                 index, why = broken
-                self._kill(process)
+                process.kill()
                 self.skip.add(index)
                 self.restarts.append(f"cell {index + 1} {why}: the notebook was run again, from a fresh start, without it")
 
@@ -131,14 +131,11 @@ class NotebookRun(Submission):
             if reply.get("id") == request_id:
                 return reply
 
-    def _kill(self, process: SandboxProcess) -> None:
-        process.kill()
-
     def abandon(self) -> None:
         """A check ran out of time: the process may be stuck in student code; kill it (a later check starts anew)."""
         process, self._process = self._process, None
         if process is not None:
-            self._kill(process)
+            process.kill()
 
     def close(self) -> None:
         """Kill the process (and all it started), then remove its working folder."""

@@ -161,7 +161,9 @@ def chromium_available() -> bool:
     import importlib.util
     import os
 
-    if os.environ.get("LESSON_GRADING_BATCH") == "1":
+    from lesson_app.grading.core import BATCH_ENV
+
+    if os.environ.get(BATCH_ENV) == "1":
         return False
     return os.path.exists(CHROMIUM) and importlib.util.find_spec("playwright") is not None
 

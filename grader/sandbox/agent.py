@@ -19,12 +19,11 @@ A failure is ``{"failed": message}`` (the student's names are wrong) or
 from __future__ import annotations
 
 import signal
-import threading
 from typing import Any
 
 from lesson_app.grading.core import CheckFailed
 from lesson_app.grading.fixtures import build
-from lesson_app.grading.harness import STOP_WAIT, _capture, _errors_lock, _server_errors
+from lesson_app.grading.harness import start_student_server, stop_student_server
 from lesson_app.grading.local import Names, kind_of
 from lesson_app.grading.values import decode, encode
 from lesson_app.server import BackgroundServer
@@ -120,25 +119,10 @@ class Agent:
         return {"result": encode(result)}
 
     def serve(self, fixture: str, params: dict[str, Any], uds: str) -> dict[str, Any]:
-        import logging
-
-        logger = logging.getLogger("uvicorn.error")
-        if _capture not in logger.filters:
-            logger.addFilter(_capture)
-        app = build(fixture, self.names, params)
-        server = BackgroundServer(app, uds=uds).start()
-        with _errors_lock:
-            _server_errors[server.thread_name] = []
-        self.servers[uds] = server
+        self.servers[uds] = start_student_server(build(fixture, self.names, params), uds)
         return {}
 
     def stop(self, uds: str) -> dict[str, Any]:
         server = self.servers.pop(uds, None)
-        if server is None:
-            return {"errors": []}
-        stopper = threading.Thread(target=server.stop, name="stop-student-server", daemon=True)
-        stopper.start()
-        stopper.join(STOP_WAIT)
-        with _errors_lock:
-            errors = _server_errors.pop(server.thread_name, [])
+        errors = stop_student_server(server) if server is not None else []
         return {"errors": [str(error)[:500] for error in errors[:20]]}

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import isolation
+from lesson_app.grading.core import BATCH_ENV
 
-SANDBOX_ENV = {"LESSON_TIME_SCALE": "0", "LESSON_GRADING_BATCH": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+SANDBOX_ENV = {"LESSON_TIME_SCALE": "0", BATCH_ENV: "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def preload() -> Any:

@@ -156,6 +156,10 @@ class BrowserService:
             self._browser = await self._playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         return self._browser
 
+    def start(self, timeout: float) -> None:
+        """Launch the browser now."""
+        asyncio.run_coroutine_threadsafe(self._browser_ready(), self._ensure_loop()).result(timeout)
+
     def run(self, script: str, timeout: float) -> dict[str, Run]:
         future = asyncio.run_coroutine_threadsafe(self._run(script), self._ensure_loop())
         return future.result(timeout)
@@ -222,7 +226,7 @@ RUN_TIMEOUT = 50.0
 def warm_up() -> None:
     """Start this process's Chromium now, so the first browser check does not pay for it."""
     chromium()
-    asyncio.run_coroutine_threadsafe(_service._browser_ready(), _service._ensure_loop()).result(RUN_TIMEOUT)
+    _service.start(RUN_TIMEOUT)
 
 
 def run_scenarios(script: str) -> dict[str, Run]:

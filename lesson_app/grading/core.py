@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lesson_app.grading.harness import Site
 
+BATCH_ENV = "LESSON_GRADING_BATCH"  # set where the grader runs notebooks: their own check() cells stand aside
 DEFAULT_TIME_LIMIT = 10.0  # seconds: a hang costs this much; a busy machine still gets its answer
 
 
@@ -133,6 +134,14 @@ class Exercise:
     @property
     def max_score(self) -> float:
         return sum(check.points for check in self.checks)
+
+
+def find_exercise(exercises: Mapping[str, "Exercise"], exercise_id: str) -> "Exercise":
+    """``exercises[exercise_id]``, or a ``ValueError`` that names the known ids."""
+    try:
+        return exercises[exercise_id]
+    except KeyError:
+        raise ValueError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(exercises))}") from None
 
 
 def run_check(check: Check, submission: Submission, on_abandon: Callable[[], None] | None = None) -> CheckResult:

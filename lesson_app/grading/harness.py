@@ -64,7 +64,8 @@ _capture = _CaptureStudentErrors()
 def server_errors() -> list[str]:
     """What the servers started by the current check raised (see ``served``)."""
     with _errors_lock:
-        return [error for name, errors in _server_errors.items() if name in _my_servers() for error in errors]
+        running = [error for name, errors in _server_errors.items() if name in _my_servers() for error in errors]
+    return [*_my_errors(), *running]
 
 
 _local = threading.local()
@@ -74,6 +75,13 @@ def _my_servers() -> set[str]:
     if not hasattr(_local, "servers"):
         _local.servers = set()
     return _local.servers
+
+
+def _my_errors() -> list[str]:
+    """What the current check's servers raised before they stopped."""
+    if not hasattr(_local, "errors"):
+        _local.errors = []
+    return _local.errors
 
 
 @dataclass(frozen=True)
@@ -134,24 +142,35 @@ def fastest_answer(site: Site, path: str, requests: int = 3, timeout: float = 3.
     return min(latencies)
 
 
-@contextmanager
-def served(app: Any, uds: str | None = None) -> Iterator[str]:
-    """Serve ``app`` on a free port (or on the Unix socket ``uds``); yield its URL.
-    Stopping never waits on blocked student code."""
+def start_student_server(app: Any, uds: str | None = None) -> BackgroundServer:
+    """Serve ``app`` (on a free port, or on the Unix socket ``uds``); what it raises is kept, not printed."""
     logger = logging.getLogger("uvicorn.error")
     if _capture not in logger.filters:
         logger.addFilter(_capture)
     server = BackgroundServer(app, uds=uds).start()
-    thread_name = server.thread_name
     with _errors_lock:
-        _server_errors[thread_name] = []
-    _my_servers().add(thread_name)
+        _server_errors[server.thread_name] = []
+    return server
+
+
+def stop_student_server(server: BackgroundServer) -> list[str]:
+    """Stop ``server`` without waiting on blocked student code; return what its app raised."""
+    stopper = threading.Thread(target=server.stop, name="stop-student-server", daemon=True)
+    stopper.start()
+    stopper.join(STOP_WAIT)
+    with _errors_lock:
+        return _server_errors.pop(server.thread_name, [])
+
+
+@contextmanager
+def served(app: Any, uds: str | None = None) -> Iterator[str]:
+    """Serve ``app`` for the current check; yield its URL. ``server_errors()`` reports what it raised."""
+    server = start_student_server(app, uds)
+    _my_servers().add(server.thread_name)
     try:
         yield server.url
     finally:
-        stopper = threading.Thread(target=server.stop, name="stop-student-server", daemon=True)
-        stopper.start()
-        stopper.join(STOP_WAIT)
+        _my_errors().extend(stop_student_server(server))
 
 
 @dataclass

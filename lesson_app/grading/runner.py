@@ -8,18 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from lesson_app.grading.checks import EXERCISES
-from lesson_app.grading.core import CheckResult, Exercise, run_check
+from lesson_app.grading.core import BATCH_ENV, CheckResult, Exercise, find_exercise, run_check
 from lesson_app.grading.local import LocalSubmission
 
-BATCH_ENV = "LESSON_GRADING_BATCH"  # set where the grader runs notebooks: their own check() cells stand aside
+__all__ = ["BATCH_ENV", "check", "exercise", "run_checks"]
 
 
 def exercise(exercise_id: str) -> Exercise:
-    try:
-        return EXERCISES[exercise_id]
-    except KeyError:
-        known = ", ".join(sorted(EXERCISES))
-        raise ValueError(f"unknown exercise {exercise_id!r}; known: {known}") from None
+    return find_exercise(EXERCISES, exercise_id)
 
 
 def run_checks(exercise_id: str, namespace: Mapping[str, Any]) -> list[CheckResult]:
